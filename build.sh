@@ -1,0 +1,469 @@
+#!/usr/bin/env bash
+# build.sh — build CPython 2.7, 3.4, 3.5 or 3.6 with gc.freeze() (bpo-31558) built in.
+#
+# Steps per version: fetch → verify → patch → configure → make → test → install.
+# Every step logs to a file and prints one line with its duration; a failed step
+# prints the tail of its log.  The install is staged and moved into the prefix
+# only when complete.
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+VERSIONS_FILE=$TOP/versions.txt
+PATCHES_DIR=$TOP/patches
+
+# Exit codes other tooling relies on.
+EXIT_USAGE=2
+EXIT_NO_SOURCE=3
+
+# Debian packages a full build needs (the headers of every optional module).
+DEB_BUILD_DEPS=(build-essential pkg-config ca-certificates curl xz-utils
+  libssl-dev zlib1g-dev libbz2-dev liblzma-dev libreadline-dev libncurses-dev
+  libsqlite3-dev libgdbm-dev libgdbm-compat-dev libdb-dev tk-dev libffi-dev
+  uuid-dev libexpat1-dev libnsl-dev libtirpc-dev)
+
+PREFIX=/usr/local
+SOURCE=
+JOBS=$(nproc 2>/dev/null || echo 2)
+CACHE=${GCFREEZE_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/gcfreeze}
+BUILD_ROOT=
+INSTALL_DEPS=1
+RUN_TESTS=1
+FETCH_ONLY=0
+CONFIGURE_ONLY=0
+FLAVOR=gcfreeze
+CONFIGURE_EXTRA=()
+VERSIONS=()
+
+usage() {
+  cat <<EOF
+Usage: ./build.sh [options] VERSION... [-- CONFIGURE-ARGS...]
+
+Build CPython with gc.freeze(), gc.unfreeze() and gc.get_freeze_count()
+(backported from 3.7) and install it as PREFIX/bin/pythonX.Y.
+
+VERSION is a series or a release from versions.txt: 2.7 3.4 3.5 3.6
+(or 2.7.18 3.4.10 3.5.10 3.6.15), several at once, or 'all'.
+
+Options:
+  --prefix DIR        install prefix (default: /usr/local)
+  --source DIR|FILE   use this source tree or tarball (one VERSION only);
+                      it must be the pristine release, or a vendor tree
+                      that the series still applies to
+  --jobs N            parallel make jobs (default: $JOBS)
+  --cache DIR         where downloaded sources are kept
+                      (default: \$GCFREEZE_CACHE or ~/.cache/gcfreeze)
+  --build-dir DIR     where trees are built and logs kept (default: CACHE/build)
+  --stock             build the release without the freeze series (to compare)
+  --no-deps           do not install missing build dependencies
+  --no-test           skip the test step
+  --fetch-only        only fetch and verify the source, then stop
+  --configure-only    stop after configure (headers and pyconfig.h ready)
+  -h, --help          this text
+
+Arguments after -- go to ./configure unchanged.
+
+Sources are looked up in this order: --source; CACHE/Python-X.Y.Z.tgz (checked
+against the pinned sha256) or an extracted CACHE/Python-X.Y.Z/ tree; a download
+from python.org (checked against the pin); for 2.7.18 on Debian, the Debian 11
+source package (checked against the same pin).
+
+Exit status: 0 success, 1 failure, $EXIT_USAGE bad usage, $EXIT_NO_SOURCE no source to be had.
+EOF
+}
+
+# --- output helpers -------------------------------------------------------
+
+say() { printf '==> %s\n' "$*"; }
+warn() { printf 'build.sh: warning: %s\n' "$*" >&2; }
+die() {
+  printf 'build.sh: error: %s\n' "$1" >&2
+  exit "${2:-1}"
+}
+usage_error() { die "$1 (see ./build.sh --help)" "$EXIT_USAGE"; }
+
+# run_step LABEL LOG COMMAND...: run COMMAND with its output in LOG, print one
+# line with the duration, or the log's tail and exit on failure.
+run_step() {
+  local label=$1 log=$2 start rc=0
+  shift 2
+  start=$(date +%s)
+  printf '    %-10s ' "$label"
+  "$@" >"$log" 2>&1 || rc=$?
+  if [[ $rc -ne 0 ]]; then
+    printf 'FAILED after %ss\n' "$(($(date +%s) - start))"
+    printf -- '--- last lines of %s ---\n' "$log" >&2
+    tail -n 40 "$log" >&2
+    printf -- '--- end of log ---\n' >&2
+    die "step '$label' failed for $REL (full log: $log)"
+  fi
+  printf 'done (%ss)\n' "$(($(date +%s) - start))"
+}
+
+# --- versions ---------------------------------------------------------------
+
+# Print the versions.txt line for a series or release, or nothing.
+version_line() {
+  awk -v v="$1" '!/^#/ && NF >= 4 && ($1 == v || $2 == v) { print; exit }' "$VERSIONS_FILE"
+}
+
+known_versions() { awk '!/^#/ && NF >= 4 { printf "%s ", $1 }' "$VERSIONS_FILE"; }
+
+# Set REL SERIES SHA URL DEBSRC for one version argument.
+resolve_version() {
+  local line
+  line=$(version_line "$1")
+  [[ -n "$line" ]] || usage_error "unknown version '$1': choose from $(known_versions)or all"
+  read -r SERIES REL SHA URL DEBSRC <<<"$line"
+}
+
+# --- dependencies -----------------------------------------------------------
+
+missing_deb_packages() {
+  local pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || printf '%s ' "$pkg"
+  done
+}
+
+ensure_build_deps() {
+  [[ $INSTALL_DEPS -eq 1 ]] || return 0
+  if ! command -v dpkg-query >/dev/null 2>&1; then
+    warn "not a Debian system: cannot check build dependencies; install a C compiler, make, and the development headers of OpenSSL, zlib, bzip2, xz, readline, ncurses, sqlite3, gdbm, Berkeley DB, Tk, libffi, libuuid, expat and libnsl"
+    return 0
+  fi
+  local missing=()
+  read -ra missing <<<"$(missing_deb_packages "${DEB_BUILD_DEPS[@]}")"
+  [[ ${#missing[@]} -gt 0 ]] || return 0
+  if [[ $(id -u) -ne 0 ]]; then
+    die "missing build dependencies: ${missing[*]}
+run:  sudo apt-get install -y ${missing[*]}
+(or pass --no-deps to build without them)"
+  fi
+  local log=$LOG_ROOT/apt-install.log start
+  start=$(date +%s)
+  say "installing build dependencies: ${missing[*]}"
+  if ! { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+    tail -n 20 "$log" >&2
+    die "apt-get could not install the build dependencies (full log: $log)"
+  fi
+  say "build dependencies installed ($(($(date +%s) - start))s)"
+}
+
+# --- sources ----------------------------------------------------------------
+
+sha256_of() { sha256sum "$1" | awk '{ print $1 }'; }
+
+# PY_VERSION of a source tree, from Include/patchlevel.h.
+tree_version() {
+  sed -n 's/^#define[[:space:]]*PY_VERSION[[:space:]]*"\([^"]*\)".*/\1/p' "$1/Include/patchlevel.h" 2>/dev/null
+}
+
+# Check a cached or downloaded tarball against the pin; remove it on mismatch.
+verify_pinned() {
+  local file=$1 got
+  got=$(sha256_of "$file")
+  if [[ "$got" != "$SHA" ]]; then
+    rm -f "$file"
+    die "$file does not match the pinned sha256 of Python-$REL.tgz (got $got, want $SHA); the file was removed. Fetch it again, or bring a tree with --source"
+  fi
+}
+
+download_tarball() {
+  local dest=$1
+  command -v curl >/dev/null 2>&1 || return 1
+  curl -fsSL --retry 2 --connect-timeout 15 -o "$dest.part" "$URL" 2>/dev/null || { rm -f "$dest.part"; return 1; }
+  mv "$dest.part" "$dest"
+}
+
+# The Debian 11 source package ships python.org's tarball unchanged as its
+# .orig.tar.gz.  A deb-src entry for that suite reuses the mirror apt has.
+debian_mirror() {
+  local f
+  for f in /etc/apt/sources.list.d/*.sources /etc/apt/sources.list; do
+    [[ -r "$f" ]] || continue
+    awk '/^URIs:/ { print $2; exit } /^deb[ \t]/ && $2 !~ /^\[/ { print $2; exit } /^deb[ \t]/ { print $3; exit }' "$f"
+  done | grep -m1 -E '/debian/?$' || true
+}
+
+fetch_from_debian() {
+  local dest=$1 suite pkgver mirror tmp list log=$LOG_ROOT/apt-source-$REL.log
+  [[ "$DEBSRC" != "-" ]] || return 1
+  command -v apt-get >/dev/null 2>&1 || return 1
+  [[ $(id -u) -eq 0 ]] || return 1
+  suite=${DEBSRC%%:*} pkgver=${DEBSRC#*:}
+  mirror=$(debian_mirror)
+  [[ -n "$mirror" ]] || return 1
+  list=/etc/apt/sources.list.d/gcfreeze-$suite-src.list
+  [[ -f "$list" ]] ||
+    printf 'deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n' "$mirror" "$suite" >"$list"
+  tmp=$(mktemp -d "$CACHE/.apt-source.XXXXXX")
+  if ! (apt-get update -q -o Dir::Etc::sourcelist="$list" -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0 &&
+    cd "$tmp" && apt-get source -q --download-only "$pkgver") >"$log" 2>&1; then
+    rm -rf "$tmp"
+    return 1
+  fi
+  local orig
+  orig=$(find "$tmp" -maxdepth 1 -name '*.orig.tar.gz' | head -n 1)
+  [[ -n "$orig" ]] || { rm -rf "$tmp"; return 1; }
+  mv "$orig" "$dest.part" && rm -rf "$tmp"
+  mv "$dest.part" "$dest"
+}
+
+# Set SRC_KIND (tree|tarball) and SRC_PATH, or exit with EXIT_NO_SOURCE.
+find_source() {
+  local tarball=$CACHE/Python-$REL.tgz tree=$CACHE/Python-$REL
+  if [[ -n "$SOURCE" ]]; then
+    if [[ -d "$SOURCE" ]]; then
+      SRC_KIND=tree SRC_PATH=$(cd "$SOURCE" && pwd)
+    elif [[ -f "$SOURCE" ]]; then
+      SRC_KIND=tarball SRC_PATH=$(cd "$(dirname "$SOURCE")" && pwd)/$(basename "$SOURCE")
+    else
+      usage_error "--source $SOURCE: no such directory or file"
+    fi
+    return 0
+  fi
+  if [[ -f "$tarball" ]]; then
+    verify_pinned "$tarball"
+    SRC_KIND=tarball SRC_PATH=$tarball
+    return 0
+  fi
+  if [[ -d "$tree" ]]; then
+    SRC_KIND=tree SRC_PATH=$tree
+    return 0
+  fi
+  mkdir -p "$CACHE"
+  if download_tarball "$tarball" || fetch_from_debian "$tarball"; then
+    verify_pinned "$tarball"
+    SRC_KIND=tarball SRC_PATH=$tarball
+    return 0
+  fi
+  die "no source for Python $REL: $URL cannot be downloaded here$([[ "$DEBSRC" != "-" ]] && printf ' and the Debian source package %s cannot be fetched' "${DEBSRC#*:}").
+Put Python-$REL.tgz or an extracted Python-$REL/ tree in $CACHE, or pass --source DIR|TARBALL" "$EXIT_NO_SOURCE"
+}
+
+# --- the tree -----------------------------------------------------------------
+
+# Copy or extract the source into a fresh directory (never the user's own tree).
+unpack_source() {
+  local dest=$1
+  rm -rf "$dest"
+  mkdir -p "$dest"
+  if [[ "$SRC_KIND" == tree ]]; then
+    cp -a "$SRC_PATH/." "$dest/"
+  else
+    tar -xf "$SRC_PATH" -C "$dest" --strip-components=1
+  fi
+  local got
+  got=$(tree_version "$dest")
+  [[ "$got" == "$REL" ]] || die "$SRC_PATH holds Python ${got:-(no Include/patchlevel.h)}, not $REL: pass the $REL release"
+}
+
+series_patches() { grep -v -e '^#' -e '^[[:space:]]*$' "$PATCHES_DIR/$SERIES/series"; }
+
+# Apply the series with no fuzz.  Refuse a tree that already has any of it:
+# a partly patched tree is never built on.
+apply_series() {
+  local tree=$1 patch out
+  [[ ! -d "$tree/.pc" ]] || die "$SRC_PATH contains a .pc directory: it was patched with quilt; bring the pristine release"
+  while read -r patch; do
+    if patch -d "$tree" -p1 -R --dry-run -f -s <"$PATCHES_DIR/$SERIES/$patch" >/dev/null 2>&1; then
+      die "$SRC_PATH already contains $patch: bring the pristine release (the source is never modified; nothing was built)"
+    fi
+  done < <(series_patches)
+  while read -r patch; do
+    echo "Applying $patch"
+    if ! out=$(patch -d "$tree" -p1 -N -f --fuzz=0 --no-backup-if-mismatch <"$PATCHES_DIR/$SERIES/$patch" 2>&1); then
+      echo "$out"
+      local file
+      file=$(printf '%s\n' "$out" | awk '/^patching file /{ f = $3 } /FAILED|malformed|can.t find file/ { print f; exit }')
+      echo "patch $patches_dir_name/$patch no longer applies${file:+ to $file}"
+      return 1
+    fi
+    echo "$out"
+  done < <(series_patches)
+}
+
+prepare_tree() {
+  local final=$1 part=$1.part
+  unpack_source "$part"
+  if [[ "$FLAVOR" == gcfreeze ]]; then
+    patches_dir_name=patches/$SERIES
+    if ! apply_series "$part" >"$LOG/patch.log" 2>&1; then
+      rm -rf "$part"
+      tail -n 15 "$LOG/patch.log" >&2
+      die "$(tail -n 1 "$LOG/patch.log"): the series in patches/$SERIES does not fit this tree; the partly patched copy was removed (full log: $LOG/patch.log)"
+    fi
+  fi
+  rm -rf "$final"
+  mv "$part" "$final"
+}
+
+configure_args() {
+  local args=(--prefix="$PREFIX" --enable-shared --enable-ipv6 --with-system-expat
+    --enable-loadable-sqlite-extensions --with-ensurepip=install
+    "LDFLAGS=-Wl,--enable-new-dtags,-rpath,$PREFIX/lib")
+  # Debian, the official images and pyenv all build 2.7 with UCS-4 unicode.
+  [[ "$SERIES" != 2.7 ]] || args+=(--enable-unicode=ucs4)
+  printf '%s\n' "${args[@]}" "${CONFIGURE_EXTRA[@]+"${CONFIGURE_EXTRA[@]}"}"
+}
+
+do_configure() {
+  local args=()
+  mapfile -t args < <(configure_args)
+  (cd "$TREE" && ./configure "${args[@]}")
+}
+
+do_make() { make -C "$TREE" -j "$JOBS"; }
+
+# The interpreter's own test_gc, and the freeze API itself, in the build tree.
+do_test() {
+  local check='import gc; gc.collect()'
+  [[ "$FLAVOR" == stock ]] || check='import gc; gc.freeze(); assert gc.get_freeze_count() > 0; gc.unfreeze(); assert gc.get_freeze_count() == 0'
+  (cd "$TREE" && LD_LIBRARY_PATH=$TREE ./python -c "$check" && LD_LIBRARY_PATH=$TREE ./python -m test -v test_gc)
+}
+
+# --- install ------------------------------------------------------------------
+
+check_prefix_writable() {
+  local p=$PREFIX
+  while [[ ! -e "$p" ]]; do p=$(dirname "$p"); done
+  [[ -d "$p" && -w "$p" ]] || die "cannot write to $PREFIX ($p is not writable): run as root, or pass --prefix \$HOME/.local/gcfreeze"
+}
+
+do_stage() {
+  rm -rf "$STAGE"
+  STAGING=1
+  make -C "$TREE" install DESTDIR="$STAGE"
+}
+
+# On any exit, drop an unfinished stage and a half-made tree: nothing
+# half-done is left to be picked up later.
+cleanup() {
+  [[ -z "${STAGING:-}" || -z "${STAGE:-}" ]] || rm -rf "$STAGE"
+  [[ -z "${TREE:-}" ]] || rm -rf "$TREE.part"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Move the staged files into the prefix.  The interpreter itself goes last,
+# and a journal marks the move: an interrupted move leaves no pythonX.Y in
+# PREFIX/bin, and the next run starts the install again.
+commit_install() {
+  local staged=$STAGE$PREFIX journal=$PREFIX/.gcfreeze-install-$SERIES entry
+  local python=bin/python$SERIES
+  mkdir -p "$PREFIX"
+  : >"$journal"
+  rm -f "$PREFIX/$python"
+  while IFS= read -r -d '' entry; do
+    entry=${entry#"$staged"/}
+    [[ "$entry" != "$python" ]] || continue
+    mkdir -p "$PREFIX/$(dirname "$entry")"
+    if [[ -d "$staged/$entry" && ! -L "$staged/$entry" ]]; then
+      # version-specific trees (lib/pythonX.Y, include/pythonX.Y) are swapped whole
+      rm -rf "$PREFIX/$entry.gcfreeze-old"
+      [[ ! -e "$PREFIX/$entry" ]] || mv "$PREFIX/$entry" "$PREFIX/$entry.gcfreeze-old"
+      mv "$staged/$entry" "$PREFIX/$entry"
+      rm -rf "$PREFIX/$entry.gcfreeze-old"
+    else
+      mv -f "$staged/$entry" "$PREFIX/$entry"
+    fi
+  done < <(cd "$staged" && find "$staged" -mindepth 1 \( -path "$staged/lib/python$SERIES" -o -path "$staged/include/python$SERIES*" \) -prune -print0 -o \( -type f -o -type l \) -print0)
+  mv -f "$staged/$python" "$PREFIX/$python"
+  rm -f "$journal"
+  rm -rf "$STAGE"
+  STAGING=
+}
+
+do_install() {
+  [[ ! -e "$PREFIX/.gcfreeze-install-$SERIES" ]] || say "$REL: an earlier install into $PREFIX was interrupted; installing again"
+  run_step stage "$LOG/stage.log" do_stage
+  run_step install "$LOG/install.log" commit_install
+}
+
+# --- one version ----------------------------------------------------------------
+
+build_one() {
+  resolve_version "$1"
+  local name=Python-$REL-$FLAVOR t0
+  t0=$(date +%s)
+  TREE=$BUILD_ROOT/$name
+  LOG=$LOG_ROOT/$name
+  STAGE=$PREFIX/.gcfreeze-stage-$SERIES
+  mkdir -p "$LOG"
+  say "Python $REL ($FLAVOR) → $PREFIX/bin/python$SERIES   logs: $LOG"
+
+  local start
+  start=$(date +%s)
+  printf '    %-10s ' fetch
+  find_source
+  printf '%s %s (%ss)\n' "$SRC_KIND" "$SRC_PATH" "$(($(date +%s) - start))"
+  if [[ "$SRC_KIND" == tarball ]]; then
+    local got
+    got=$(sha256_of "$SRC_PATH")
+    if [[ "$got" == "$SHA" ]]; then
+      printf '    %-10s sha256 matches the pin\n' verify
+    else
+      printf '    %-10s sha256 %s is not the pinned release tarball (your --source)\n' verify "$got"
+    fi
+  else
+    printf '    %-10s a source tree: version checked from Include/patchlevel.h\n' verify
+  fi
+  [[ $FETCH_ONLY -eq 0 ]] || return 0
+
+  run_step patch "$LOG/prepare.log" prepare_tree "$TREE"
+  run_step configure "$LOG/configure.log" do_configure
+  [[ $CONFIGURE_ONLY -eq 0 ]] || return 0
+  run_step make "$LOG/make.log" do_make
+  if [[ $RUN_TESTS -eq 1 ]]; then
+    run_step test "$LOG/test.log" do_test
+  fi
+  do_install
+  say "Python $REL ($FLAVOR) installed: $PREFIX/bin/python$SERIES ($(($(date +%s) - t0))s)"
+}
+
+# --- main -------------------------------------------------------------------------
+
+parse_args() {
+  while [[ $# -gt 0 ]]; do
+    case $1 in
+      -h | --help) usage; exit 0 ;;
+      --prefix) [[ $# -ge 2 ]] || usage_error "--prefix needs a directory"; PREFIX=$2; shift ;;
+      --source) [[ $# -ge 2 ]] || usage_error "--source needs a directory or tarball"; SOURCE=$2; shift ;;
+      --jobs) [[ $# -ge 2 && $2 =~ ^[1-9][0-9]*$ ]] || usage_error "--jobs needs a positive number"; JOBS=$2; shift ;;
+      --cache) [[ $# -ge 2 ]] || usage_error "--cache needs a directory"; CACHE=$2; shift ;;
+      --build-dir) [[ $# -ge 2 ]] || usage_error "--build-dir needs a directory"; BUILD_ROOT=$2; shift ;;
+      --stock) FLAVOR=stock ;;
+      --no-deps) INSTALL_DEPS=0 ;;
+      --no-test) RUN_TESTS=0 ;;
+      --fetch-only) FETCH_ONLY=1 ;;
+      --configure-only) CONFIGURE_ONLY=1 ;;
+      --) shift; CONFIGURE_EXTRA=("$@"); break ;;
+      -*) usage_error "unknown option $1" ;;
+      all) mapfile -t -O "${#VERSIONS[@]}" VERSIONS < <(awk '!/^#/ && NF >= 4 { print $1 }' "$VERSIONS_FILE") ;;
+      *) VERSIONS+=("$1") ;;
+    esac
+    shift
+  done
+  [[ ${#VERSIONS[@]} -gt 0 ]] || usage_error "name a VERSION to build: $(known_versions)or all"
+  [[ -z "$SOURCE" || ${#VERSIONS[@]} -eq 1 ]] || usage_error "--source goes with exactly one VERSION"
+  [[ "$PREFIX" == /* ]] || PREFIX=$(pwd)/$PREFIX
+  PREFIX=${PREFIX%/}
+  [[ -n "$PREFIX" ]] || usage_error "--prefix / is not supported: pick a directory such as /usr/local"
+  local v
+  for v in "${VERSIONS[@]}"; do resolve_version "$v"; done # reject unknown ones before any work
+}
+
+main() {
+  parse_args "$@"
+  BUILD_ROOT=${BUILD_ROOT:-$CACHE/build}
+  LOG_ROOT=$BUILD_ROOT/logs
+  mkdir -p "$LOG_ROOT" || die "cannot create $LOG_ROOT: pass --build-dir DIR"
+  if [[ $FETCH_ONLY -eq 0 ]]; then
+    [[ $CONFIGURE_ONLY -eq 1 ]] || check_prefix_writable
+    ensure_build_deps
+  fi
+  local v
+  for v in "${VERSIONS[@]}"; do build_one "$v"; done
+}
+
+main "$@"

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# ci/test.sh [VERSION...] — build every version whose source can be had, test
+# each, and print one line per version and the closing line
+# "N passed, N failed, N skipped" (checks passed and failed, versions skipped).
+#
+# Per version: the series applies to the pristine tree with quilt (no fuzz, no
+# offset); build.sh builds and installs into a scratch prefix; Lib-tests and
+# the interpreter's own test_gc pass there; an extension built against the
+# stock headers works in it, and gcmodule exports the same symbols as stock.
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+WORK=${GCFREEZE_CI_DIR:-/tmp/gcfreeze-ci}
+BUILD_DIR=$WORK/build
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+PASSED=0 FAILED=0 SKIPPED=0
+SUMMARY=()
+
+note() { printf '    %s\n' "$*"; }
+
+# check NAME LOG COMMAND...: one counted check; its output goes to LOG.
+check() {
+  local name=$1 log=$2 start rc=0
+  shift 2
+  start=$(date +%s)
+  "$@" >"$log" 2>&1 || rc=$?
+  if [[ $rc -eq 0 ]]; then
+    PASSED=$((PASSED + 1))
+    note "ok    $name ($(($(date +%s) - start))s)"
+  else
+    FAILED=$((FAILED + 1))
+    VERSION_OK=0
+    note "FAIL  $name ($(($(date +%s) - start))s) — last lines of $log:"
+    tail -n 25 "$log" | sed 's/^/        /'
+  fi
+  return 0
+}
+
+ensure_tools() {
+  command -v quilt >/dev/null 2>&1 && return 0
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q quilt; } >"$WORK/apt-quilt.log" 2>&1 ||
+      { tail -n 20 "$WORK/apt-quilt.log"; echo "ci/test.sh: could not install quilt" >&2; exit 1; }
+  else
+    echo "ci/test.sh: quilt is missing: sudo apt-get install quilt" >&2
+    exit 1
+  fi
+}
+
+# The series applies to the pristine tree with quilt, with no fuzz and no offset.
+quilt_check() {
+  local series=$1 tree=$2 out
+  rm -rf "$WORK/quilt-$series"
+  cp -a "$tree" "$WORK/quilt-$series"
+  out=$(cd "$WORK/quilt-$series" && QUILT_PATCHES=$TOP/patches/$series QUILT_PC=.pc quilt push -a --fuzz=0 2>&1) || { echo "$out"; return 1; }
+  echo "$out"
+  rm -rf "$WORK/quilt-$series"
+  if grep -Ei 'offset|fuzz' <<<"$out"; then
+    echo "the series applies with offset or fuzz: refresh it"
+    return 1
+  fi
+}
+
+lib_tests() {
+  local python=$1
+  "$python" -m unittest discover -v -s "$TOP/Lib-tests" -p 'test_*.py'
+}
+
+own_test_gc() { "$1" -m test -v test_gc; }
+
+# An extension compiled against the stock headers works in the patched
+# interpreter, and the patched gcmodule exports exactly the stock symbols.
+abi_check() {
+  local python=$1 stock=$2 patched=$3 ext=$WORK/abi-$4
+  rm -rf "$ext" && mkdir -p "$ext"
+  gcc -shared -fPIC -O2 -I"$stock/Include" -I"$stock" -o "$ext/gcabi.so" "$TOP/ci/abi/gcabi.c"
+  PYTHONPATH=$ext "$python" "$TOP/ci/abi/check_gcabi.py"
+  make -C "$stock" Modules/gcmodule.o >/dev/null
+  nm -g --defined-only "$stock/Modules/gcmodule.o" | awk '{ print $3 }' | sort >"$ext/stock.syms"
+  nm -g --defined-only "$patched/Modules/gcmodule.o" | awk '{ print $3 }' | sort >"$ext/patched.syms"
+  diff -u "$ext/stock.syms" "$ext/patched.syms"
+  echo "gcmodule exports the same $(wc -l <"$ext/stock.syms") symbols as stock"
+}
+
+test_version() {
+  local v=$1 line series rel reason start
+  line=$(awk -v v="$v" '!/^#/ && NF >= 4 && ($1 == v || $2 == v) { print; exit }' "$TOP/versions.txt")
+  read -r series rel _ <<<"$line"
+  start=$(date +%s)
+  VERSION_OK=1
+  echo "==> $rel"
+  local rc=0
+  reason=$("$TOP/build.sh" --fetch-only --build-dir "$BUILD_DIR" "$rel" 2>&1 >/dev/null) || rc=$?
+  if [[ $rc -eq 3 ]]; then
+    SKIPPED=$((SKIPPED + 1))
+    SUMMARY+=("SKIP $rel: no source here ($(head -n 1 <<<"$reason" | sed 's/^build.sh: error: //'))")
+    note "skipped: no source"
+    return 0
+  elif [[ $rc -ne 0 ]]; then
+    FAILED=$((FAILED + 1))
+    SUMMARY+=("FAIL $rel: the source could not be fetched: $reason")
+    return 0
+  fi
+
+  local prefix=$WORK/prefix-$series logs=$WORK/logs-$rel
+  mkdir -p "$logs"
+  rm -rf "$prefix"
+  # The stock tree, configured: its headers build the ABI probe, and quilt
+  # checks the series on a copy of it (configure touches no patched file).
+  check "stock configure" "$logs/stock.log" \
+    "$TOP/build.sh" --stock --configure-only --build-dir "$BUILD_DIR" "$rel"
+  local stock=$BUILD_DIR/Python-$rel-stock patched=$BUILD_DIR/Python-$rel-gcfreeze
+  check "quilt push -a: no fuzz, no offset" "$logs/quilt.log" quilt_check "$series" "$stock"
+  check "build.sh (fetch → … → test_gc → install)" "$logs/build.log" \
+    "$TOP/build.sh" --prefix "$prefix" --jobs "$JOBS" --build-dir "$BUILD_DIR" "$rel"
+  local python=$prefix/bin/python$series
+  if [[ -x "$python" ]]; then
+    check "Lib-tests" "$logs/lib-tests.log" lib_tests "$python"
+    check "-m test test_gc (installed)" "$logs/test_gc.log" own_test_gc "$python"
+    check "ABI: stock-built extension, gcmodule symbols" "$logs/abi.log" abi_check "$python" "$stock" "$patched" "$series"
+  fi
+  local took=$(($(date +%s) - start))
+  if [[ $VERSION_OK -eq 1 ]]; then
+    SUMMARY+=("PASS $rel (${took}s)")
+  else
+    SUMMARY+=("FAIL $rel (${took}s): see the lines above; logs in $logs")
+  fi
+}
+
+main() {
+  local versions=("$@")
+  [[ ${#versions[@]} -gt 0 ]] || mapfile -t versions < <(awk '!/^#/ && NF >= 4 { print $1 }' "$TOP/versions.txt")
+  mkdir -p "$WORK"
+  ensure_tools
+  local v
+  for v in "${versions[@]}"; do test_version "$v"; done
+  echo
+  printf '%s\n' "${SUMMARY[@]}"
+  echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
+  [[ $FAILED -eq 0 ]]
+}
+
+main "$@"
