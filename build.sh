@@ -30,6 +30,7 @@ INSTALL_DEPS=1
 RUN_TESTS=1
 FETCH_ONLY=0
 CONFIGURE_ONLY=0
+WITH_COMPAT=1
 FLAVOR=gcfreeze
 CONFIGURE_EXTRA=()
 VERSIONS=()
@@ -54,6 +55,7 @@ Options:
                       (default: \$GCFREEZE_CACHE or ~/.cache/gcfreeze)
   --build-dir DIR     where trees are built and logs kept (default: CACHE/build)
   --stock             build the release without the freeze series (to compare)
+  --no-compat         leave out the host-compatibility series (patches/X.Y/compat)
   --no-deps           do not install missing build dependencies
   --no-test           skip the test step
   --fetch-only        only fetch and verify the source, then stop
@@ -88,7 +90,16 @@ run_step() {
   shift 2
   start=$(date +%s)
   printf '    %-10s ' "$label"
-  "$@" >"$log" 2>&1 || rc=$?
+  # A subshell with errexit of its own: any failing command ends the step
+  # (errexit would be off inside a "cmd || ..." list), and an exit from die()
+  # ends only the step, whose log then shows the message.
+  set +e
+  (
+    set -e
+    "$@"
+  ) >"$log" 2>&1
+  rc=$?
+  set -e
   if [[ $rc -ne 0 ]]; then
     printf 'FAILED after %ss\n' "$(($(date +%s) - start))"
     printf -- '--- last lines of %s ---\n' "$log" >&2
@@ -258,41 +269,59 @@ unpack_source() {
   [[ "$got" == "$REL" ]] || die "$SRC_PATH holds Python ${got:-(no Include/patchlevel.h)}, not $REL: pass the $REL release"
 }
 
-series_patches() { grep -v -e '^#' -e '^[[:space:]]*$' "$PATCHES_DIR/$SERIES/series"; }
+# series_patches DIR: the patch files of a quilt series, in order.
+series_patches() {
+  [[ -f "$1/series" ]] || return 0
+  grep -v -e '^#' -e '^[[:space:]]*$' "$1/series"
+}
 
-# Apply the series with no fuzz.  Refuse a tree that already has any of it:
-# a partly patched tree is never built on.
-apply_series() {
-  local tree=$1 patch out
+# The series to apply, in order: the host-compatibility series (both flavors,
+# so that stock and gcfreeze builds differ only in the freeze series), then
+# the freeze series.
+series_dirs() {
+  [[ $WITH_COMPAT -eq 0 ]] || echo "$PATCHES_DIR/$SERIES/compat"
+  [[ "$FLAVOR" != gcfreeze ]] || echo "$PATCHES_DIR/$SERIES"
+}
+
+# Refuse a tree that already has any patch we would apply: a partly patched
+# tree is never built on.
+refuse_patched_tree() {
+  local tree=$1 dir patch
   [[ ! -d "$tree/.pc" ]] || die "$SRC_PATH contains a .pc directory: it was patched with quilt; bring the pristine release"
-  while read -r patch; do
-    if patch -d "$tree" -p1 -R --dry-run -f -s <"$PATCHES_DIR/$SERIES/$patch" >/dev/null 2>&1; then
-      die "$SRC_PATH already contains $patch: bring the pristine release (the source is never modified; nothing was built)"
-    fi
-  done < <(series_patches)
-  while read -r patch; do
-    echo "Applying $patch"
-    if ! out=$(patch -d "$tree" -p1 -N -f --fuzz=0 --no-backup-if-mismatch <"$PATCHES_DIR/$SERIES/$patch" 2>&1); then
+  while read -r dir; do
+    while read -r patch; do
+      if patch -d "$tree" -p1 -R --dry-run -f -s <"$dir/$patch" >/dev/null 2>&1; then
+        die "$SRC_PATH already contains ${dir#"$TOP"/}/$patch: bring the pristine release (your tree was not modified; nothing was built)"
+      fi
+    done < <(series_patches "$dir")
+  done < <(series_dirs)
+}
+
+# Apply every series with no fuzz; on failure, name the patch and the file.
+apply_series() {
+  local tree=$1 dir patch out file
+  while read -r dir; do
+    while read -r patch; do
+      echo "Applying ${dir#"$TOP"/}/$patch"
+      if ! out=$(patch -d "$tree" -p1 -N -f --fuzz=0 --no-backup-if-mismatch <"$dir/$patch" 2>&1); then
+        echo "$out"
+        file=$(printf '%s\n' "$out" | awk '/^patching file /{ f = $3 } /FAILED|malformed|can.t find file/ { print f; exit }')
+        echo "${dir#"$TOP"/}/$patch no longer applies${file:+ to $file}"
+        return 1
+      fi
       echo "$out"
-      local file
-      file=$(printf '%s\n' "$out" | awk '/^patching file /{ f = $3 } /FAILED|malformed|can.t find file/ { print f; exit }')
-      echo "patch $patches_dir_name/$patch no longer applies${file:+ to $file}"
-      return 1
-    fi
-    echo "$out"
-  done < <(series_patches)
+    done < <(series_patches "$dir")
+  done < <(series_dirs)
 }
 
 prepare_tree() {
   local final=$1 part=$1.part
   unpack_source "$part"
-  if [[ "$FLAVOR" == gcfreeze ]]; then
-    patches_dir_name=patches/$SERIES
-    if ! apply_series "$part" >"$LOG/patch.log" 2>&1; then
-      rm -rf "$part"
-      tail -n 15 "$LOG/patch.log" >&2
-      die "$(tail -n 1 "$LOG/patch.log"): the series in patches/$SERIES does not fit this tree; the partly patched copy was removed (full log: $LOG/patch.log)"
-    fi
+  refuse_patched_tree "$part"
+  if ! apply_series "$part" >"$LOG/patch.log" 2>&1; then
+    rm -rf "$part"
+    tail -n 15 "$LOG/patch.log" >&2
+    die "$(tail -n 1 "$LOG/patch.log"): the series does not fit this tree; the partly patched copy was removed (full log: $LOG/patch.log)"
   fi
   rm -rf "$final"
   mv "$part" "$final"
@@ -332,7 +361,6 @@ check_prefix_writable() {
 
 do_stage() {
   rm -rf "$STAGE"
-  STAGING=1
   make -C "$TREE" install DESTDIR="$STAGE"
 }
 
@@ -371,13 +399,14 @@ commit_install() {
   mv -f "$staged/$python" "$PREFIX/$python"
   rm -f "$journal"
   rm -rf "$STAGE"
-  STAGING=
 }
 
 do_install() {
   [[ ! -e "$PREFIX/.gcfreeze-install-$SERIES" ]] || say "$REL: an earlier install into $PREFIX was interrupted; installing again"
+  STAGING=1
   run_step stage "$LOG/stage.log" do_stage
   run_step install "$LOG/install.log" commit_install
+  STAGING=
 }
 
 # --- one version ----------------------------------------------------------------
@@ -433,6 +462,7 @@ parse_args() {
       --cache) [[ $# -ge 2 ]] || usage_error "--cache needs a directory"; CACHE=$2; shift ;;
       --build-dir) [[ $# -ge 2 ]] || usage_error "--build-dir needs a directory"; BUILD_ROOT=$2; shift ;;
       --stock) FLAVOR=stock ;;
+      --no-compat) WITH_COMPAT=0 ;;
       --no-deps) INSTALL_DEPS=0 ;;
       --no-test) RUN_TESTS=0 ;;
       --fetch-only) FETCH_ONLY=1 ;;
