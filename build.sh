@@ -327,6 +327,20 @@ prepare_tree() {
   mv "$part" "$final"
 }
 
+# What a finished build depends on.  A tree is reused only when this matches
+# the stamp written after its make succeeded: an interrupted build never is.
+build_stamp() {
+  local dir patch
+  {
+    printf '%s %s compat=%s\n' "$REL" "$FLAVOR" "$WITH_COMPAT"
+    if [[ "$SRC_KIND" == tarball ]]; then sha256_of "$SRC_PATH"; else echo "tree $SRC_PATH"; fi
+    configure_args
+    while read -r dir; do
+      while read -r patch; do cat "$dir/$patch"; done < <(series_patches "$dir")
+    done < <(series_dirs)
+  } | sha256sum | awk '{ print $1 }'
+}
+
 configure_args() {
   local args=(--prefix="$PREFIX" --enable-shared --enable-ipv6 --with-system-expat
     --enable-loadable-sqlite-extensions --with-ensurepip=install
@@ -439,10 +453,18 @@ build_one() {
   fi
   [[ $FETCH_ONLY -eq 0 ]] || return 0
 
-  run_step patch "$LOG/prepare.log" prepare_tree "$TREE"
-  run_step configure "$LOG/configure.log" do_configure
-  [[ $CONFIGURE_ONLY -eq 0 ]] || return 0
-  run_step make "$LOG/make.log" do_make
+  local stamp
+  stamp=$(build_stamp)
+  if [[ -z "$SOURCE" && $CONFIGURE_ONLY -eq 0 && "$(cat "$TREE/.gcfreeze-built" 2>/dev/null)" == "$stamp" ]]; then
+    printf '    %-10s reused %s: built from the same source, series and configure arguments\n' make "$TREE"
+  else
+    rm -f "$TREE/.gcfreeze-built"
+    run_step patch "$LOG/prepare.log" prepare_tree "$TREE"
+    run_step configure "$LOG/configure.log" do_configure
+    [[ $CONFIGURE_ONLY -eq 0 ]] || return 0
+    run_step make "$LOG/make.log" do_make
+    echo "$stamp" >"$TREE/.gcfreeze-built"
+  fi
   if [[ $RUN_TESTS -eq 1 ]]; then
     run_step test "$LOG/test.log" do_test
   fi
