@@ -154,7 +154,8 @@ wait_for_step() {
   return 1
 }
 
-# Interrupt build.sh (SIGINT to its process group, as Ctrl-C does) while it
+# Interrupt build.sh (SIGTERM to its process group: a background job here
+# ignores SIGINT, and a CI timeout or "docker stop" sends TERM) while it
 # runs STEP; then the prefix holds no interpreter and the rerun recovers.
 interrupt_then_rerun() {
   local step=$1 tarball=$2 build=$WORK/b-int prefix=$WORK/prefix-int pid
@@ -164,7 +165,7 @@ interrupt_then_rerun() {
   pid=$!
   wait_for_step "$build/logs/Python-2.7.18-gcfreeze/$step.log" "$pid"
   sleep 3
-  kill -INT -- "-$pid"
+  kill -TERM -- "-$pid"
   local rc=0
   wait "$pid" || rc=$?
   echo "interrupted during $step: exit $rc"

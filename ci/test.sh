@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ci/test.sh [VERSION...] — build every version whose source can be had, test
 # each, and print one line per version and the closing line
-# "N passed, N failed, N skipped" (checks passed and failed, versions skipped).
+# "N passed, N failed, N skipped" (checks passed and failed, versions skipped),
+# then run ci/test-build-sh.sh (build.sh under bad input), whose cases count too.
 #
 # Per version: the series applies to the pristine tree with quilt (no fuzz, no
 # offset); build.sh builds and installs into a scratch prefix; Lib-tests and
@@ -127,6 +128,21 @@ test_version() {
   fi
 }
 
+# build.sh under bad input: its cases count in the closing line.
+build_sh_tests() {
+  local last p f k
+  "$TOP/ci/test-build-sh.sh" | tee "$WORK/build-sh.log" || true
+  last=$(tail -n 1 "$WORK/build-sh.log")
+  if [[ "$last" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped$ ]]; then
+    p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]} k=${BASH_REMATCH[3]}
+    PASSED=$((PASSED + p)) FAILED=$((FAILED + f)) SKIPPED=$((SKIPPED + k))
+    SUMMARY+=("$([[ $f -eq 0 ]] && echo PASS || echo FAIL) build.sh under bad input ($p passed, $f failed, $k skipped)")
+  else
+    FAILED=$((FAILED + 1))
+    SUMMARY+=("FAIL build.sh under bad input: ci/test-build-sh.sh did not finish (log: $WORK/build-sh.log)")
+  fi
+}
+
 main() {
   local versions=("$@")
   [[ ${#versions[@]} -gt 0 ]] || mapfile -t versions < <(awk '!/^#/ && NF >= 4 { print $1 }' "$TOP/versions.txt")
@@ -134,6 +150,7 @@ main() {
   ensure_tools
   local v
   for v in "${versions[@]}"; do test_version "$v"; done
+  build_sh_tests
   echo
   printf '%s\n' "${SUMMARY[@]}"
   echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
