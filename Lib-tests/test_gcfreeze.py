@@ -1,0 +1,519 @@
+"""Behaviour tests for gc.freeze(), gc.unfreeze() and gc.get_freeze_count().
+
+One file for every interpreter: the patched 2.7, 3.4, 3.5 and 3.6 builds of
+this project, and CPython >= 3.7, which has the API upstream (bpo-31558).
+On an interpreter without gc.freeze() every test fails.
+
+    python Lib-tests/test_gcfreeze.py -v
+    python -m unittest discover -s Lib-tests -p 'test_*.py'
+"""
+from __future__ import print_function
+
+import gc
+import os
+import sys
+import threading
+import traceback
+import unittest
+import weakref
+
+HAVE_FREEZE = all(hasattr(gc, name)
+                  for name in ('freeze', 'unfreeze', 'get_freeze_count'))
+NO_FREEZE = ("this interpreter has no gc.freeze(): build it with ./build.sh "
+             "(%s)" % sys.executable)
+
+# The patched builds (< 3.7) keep frozen objects visible to gc.get_objects()
+# and gc.get_referrers() (gc-freeze-introspection.patch); CPython >= 3.7
+# leaves the permanent generation out of both.
+FROZEN_VISIBLE = sys.version_info < (3, 7)
+
+
+class Node(object):
+    """A weak-referenceable, GC-tracked object to build cycles with."""
+
+
+def make_cycle(payload=None):
+    """Build an unreachable two-node cycle; return weakrefs to its nodes.
+
+    Built in a helper so that no local variable of the caller keeps the
+    nodes alive."""
+    first = Node()
+    second = Node()
+    first.peer = second
+    second.peer = first
+    first.payload = payload
+    return (weakref.ref(first), weakref.ref(second))
+
+
+def alive(refs):
+    return [r() is not None for r in refs]
+
+
+def all_alive(refs):
+    return all(alive(refs))
+
+
+def all_dead(refs):
+    return not any(alive(refs))
+
+
+class GCFreezeTest(unittest.TestCase):
+
+    def setUp(self):
+        if not HAVE_FREEZE:
+            return
+        was_enabled = gc.isenabled()
+        threshold = gc.get_threshold()
+        ngarbage = len(gc.garbage)
+        callbacks = list(getattr(gc, 'callbacks', ()))
+
+        def restore():
+            gc.unfreeze()
+            if hasattr(gc, 'callbacks'):
+                gc.callbacks[:] = callbacks
+            del gc.garbage[ngarbage:]
+            gc.set_threshold(*threshold)
+            if was_enabled:
+                gc.enable()
+            else:
+                gc.disable()
+        self.addCleanup(restore)
+        # No automatic collection moves or frees objects behind a test's
+        # back; the tests that want it turn it on themselves.
+        gc.disable()
+        gc.collect()
+
+    def need_freeze(self):
+        if not HAVE_FREEZE:
+            self.fail(NO_FREEZE)
+
+    def assert_consistent(self, frozen):
+        """Check the permanent generation after freeze()/unfreeze() ran from
+        an unusual place, then walk the lists through a fresh round trip."""
+        count = gc.get_freeze_count()
+        if frozen:
+            self.assertGreater(count, 0)
+        else:
+            self.assertEqual(count, 0)
+        self.assert_walk(count)
+        gc.freeze()
+        count = gc.get_freeze_count()
+        self.assertGreater(count, 0)
+        self.assert_walk(count)
+        gc.unfreeze()
+        self.assertEqual(gc.get_freeze_count(), 0)
+        gc.collect()
+        self.assertEqual(gc.get_freeze_count(), 0)
+
+    def assert_walk(self, count):
+        objs = gc.get_objects()
+        try:
+            if FROZEN_VISIBLE:
+                self.assertGreaterEqual(len(objs), count)
+            self.assertEqual(len(set(map(id, objs))), len(objs),
+                             "gc.get_objects() lists an object twice")
+        finally:
+            del objs
+
+    # 1
+    def test_freeze_then_unfreeze_count(self):
+        self.need_freeze()
+        gc.freeze()
+        self.assertGreater(gc.get_freeze_count(), 0)
+        gc.unfreeze()
+        self.assertEqual(gc.get_freeze_count(), 0)
+
+    # 2
+    def test_freeze_resets_generation_counts(self):
+        self.need_freeze()
+        gc.collect(1)           # generation 2 count += 1
+        gc.collect(0)           # generation 1 count += 1
+        # Node() always goes through the GC allocator (a list may come from
+        # a free list and leave the count alone).
+        keep = [Node() for i in range(20)]  # generation 0 count grows
+        before = gc.get_count()
+        self.assertTrue(all(before), "precondition: counts %r" % (before,))
+        gc.freeze()
+        # Nothing allocates a container between the two calls: exact.
+        after = gc.get_count()
+        self.assertEqual(after, (0, 0, 0))
+        del keep
+
+    # 3
+    def test_frozen_garbage_cycle_survives_every_collection(self):
+        self.need_freeze()
+        refs = make_cycle()
+        gc.freeze()
+        for args in ((), (0,), (1,), (2,)):
+            gc.collect(*args)
+            self.assertTrue(all_alive(refs),
+                            "gc.collect%r freed a frozen cycle" % (args,))
+        gc.unfreeze()
+        gc.collect()
+        self.assertTrue(all_dead(refs),
+                        "gc.collect() after unfreeze() left the cycle alive")
+
+    # 4
+    def test_objects_created_after_freeze_are_collected(self):
+        self.need_freeze()
+        gc.freeze()
+        frozen = gc.get_freeze_count()
+        refs = make_cycle()
+        self.assertGreaterEqual(gc.collect(), 2)
+        self.assertTrue(all_dead(refs))
+        self.assertEqual(gc.get_freeze_count(), frozen)
+
+    # 5
+    def test_frozen_objects_freed_by_refcount_leave_permanent_generation(self):
+        self.need_freeze()
+        n = 10000
+        big = [[i] for i in range(n)]
+        gc.freeze()
+        before = gc.get_freeze_count()
+        self.assertGreater(before, n)
+        del big
+        after = gc.get_freeze_count()
+        self.assertGreaterEqual(before - after, n)
+
+    # 6
+    def test_frozen_objects_stay_tracked(self):
+        self.need_freeze()
+        inner = []
+        outer = [inner]
+        node = Node()
+        gc.freeze()
+        for obj in (inner, outer, node):
+            self.assertTrue(gc.is_tracked(obj))
+        gc.unfreeze()
+        for obj in (inner, outer, node):
+            self.assertTrue(gc.is_tracked(obj))
+
+    # 7
+    def test_functions_take_no_arguments(self):
+        self.need_freeze()
+        for name in ('freeze', 'unfreeze', 'get_freeze_count'):
+            func = getattr(gc, name)
+            self.assertRaises(TypeError, func, 0)
+            self.assertRaises(TypeError, func, None, None)
+            self.assertRaises(TypeError, func, generation=2)
+        # The rejected calls did nothing.
+        self.assertEqual(gc.get_freeze_count(), 0)
+
+    # 8
+    def test_introspection_of_frozen_objects(self):
+        self.need_freeze()
+        target = [None]
+        holder = [target]
+
+        def visible():
+            objs = gc.get_objects()
+            in_objects = any(o is target for o in objs)
+            del objs
+            refs = gc.get_referrers(target)
+            in_referrers = any(r is holder for r in refs)
+            del refs
+            return in_objects, in_referrers
+
+        self.assertEqual(visible(), (True, True))
+        gc.freeze()
+        if FROZEN_VISIBLE:
+            # This project's builds: frozen objects stay visible.
+            self.assertEqual(visible(), (True, True))
+        else:
+            # CPython >= 3.7: the permanent generation is left out.
+            self.assertEqual(visible(), (False, False))
+        gc.unfreeze()
+        self.assertEqual(visible(), (True, True))
+
+    # 9
+    def test_unfreeze_moves_objects_to_oldest_generation(self):
+        self.need_freeze()
+        # Control: a fresh cycle lives in generation 0.
+        refs = make_cycle()
+        gc.collect(0)
+        self.assertTrue(all_dead(refs), "precondition: gc.collect(0)")
+
+        refs = make_cycle()
+        gc.freeze()
+        gc.unfreeze()
+        self.assertEqual(gc.get_freeze_count(), 0)
+        gc.collect(0)
+        self.assertTrue(all_alive(refs), "gc.collect(0) saw an unfrozen cycle")
+        gc.collect(1)
+        self.assertTrue(all_alive(refs), "gc.collect(1) saw an unfrozen cycle")
+        gc.collect(2)
+        self.assertTrue(all_dead(refs), "gc.collect(2) left the cycle alive")
+
+    # 10
+    def test_forked_child_collects_without_touching_frozen_heap(self):
+        self.need_freeze()
+        if not hasattr(os, 'fork'):
+            self.skipTest("os.fork() is not available on this platform")
+        refs = make_cycle()
+        gc.freeze()
+        rfd, wfd = os.pipe()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            status = 3
+            try:
+                os.close(rfd)
+                problems = self.child_checks(refs)
+                status = 1 if problems else 0
+                message = '; '.join(problems) or 'ok'
+            except BaseException:
+                message = traceback.format_exc()
+            finally:
+                try:
+                    os.write(wfd, message.encode('ascii', 'replace'))
+                    os.close(wfd)
+                finally:
+                    os._exit(status)
+        os.close(wfd)
+        chunks = []
+        while True:
+            chunk = os.read(rfd, 4096)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(rfd)
+        report = b''.join(chunks).decode('ascii', 'replace')
+        _, status = os.waitpid(pid, 0)
+        self.assertEqual(status, 0, "child exit status %#x: %s"
+                         % (status, report))
+        self.assertEqual(report, 'ok')
+        # The parent's frozen cycle is untouched too.
+        self.assertTrue(all_alive(refs))
+        gc.unfreeze()
+        gc.collect()
+        self.assertTrue(all_dead(refs))
+
+    @staticmethod
+    def child_checks(refs):
+        problems = []
+        if gc.get_freeze_count() <= 0:
+            problems.append("child inherited no frozen objects")
+        gc.enable()
+        gc.collect()
+        if not all_alive(refs):
+            problems.append("gc.collect() in the child freed a frozen cycle")
+        fresh = make_cycle()
+        gc.collect()
+        if not all_dead(fresh):
+            problems.append("a cycle made in the child was not collected")
+        if not all_alive(refs):
+            problems.append("second collection freed a frozen cycle")
+        gc.unfreeze()
+        gc.collect()
+        if not all_dead(refs):
+            problems.append("unfrozen cycle not collected in the child")
+        return problems
+
+    # 11
+    def test_freeze_unfreeze_from_finalizer(self):
+        self.need_freeze()
+        calls = []
+
+        class Finalizer(object):
+            def __init__(self, action):
+                self.action = action
+
+            def __del__(self):
+                calls.append(self.action)
+                getattr(gc, self.action)()
+
+        # a) freeze() from a __del__ run while gc.collect(1) clears a cycle:
+        # the finalizer object sits in generation 2 and only the young
+        # cycle holds it (works on 2.7 too, where __del__ in a cycle is
+        # uncollectable).
+        fin = Finalizer('freeze')
+        gc.collect()
+        refs = make_cycle(fin)
+        del fin
+        self.assertGreaterEqual(gc.collect(1), 2)
+        self.assertEqual(calls, ['freeze'])
+        self.assertTrue(all_dead(refs))
+        self.assert_consistent(frozen=True)
+
+        # b) unfreeze() from the __del__ of a frozen object that a young
+        # cycle frees during a full collection.
+        del calls[:]
+        fin = Finalizer('unfreeze')
+        gc.freeze()
+        refs = make_cycle(fin)
+        del fin
+        self.assertGreaterEqual(gc.collect(), 2)
+        self.assertEqual(calls, ['unfreeze'])
+        self.assertTrue(all_dead(refs))
+        self.assert_consistent(frozen=False)
+
+        if sys.version_info < (3, 4):
+            return
+        # c) PEP 442: the finalizer is a member of the garbage cycle.
+        for action, frozen in (('freeze', True), ('unfreeze', False)):
+            del calls[:]
+            if action == 'unfreeze':
+                gc.freeze()
+            fin = Finalizer(action)
+            fin.self_ref = fin
+            ref = weakref.ref(fin)
+            del fin
+            self.assertGreaterEqual(gc.collect(), 1)
+            self.assertEqual(calls, [action])
+            self.assertIsNone(ref())
+            self.assert_consistent(frozen=frozen)
+
+    # 12
+    def test_freeze_unfreeze_from_gc_callbacks(self):
+        self.need_freeze()
+        if not hasattr(gc, 'callbacks'):
+            self.skipTest("gc.callbacks exists only on Python 3.3+")
+        events = []
+        errors = []
+
+        def make_callback(on_start, on_stop):
+            def callback(phase, info):
+                try:
+                    getattr(gc, on_start if phase == 'start' else on_stop)()
+                    events.append((phase, gc.get_freeze_count()))
+                except BaseException:
+                    errors.append(traceback.format_exc())
+            return callback
+
+        # freeze at "start": the collection sees nothing; unfreeze at "stop".
+        callback = make_callback('freeze', 'unfreeze')
+        refs = make_cycle()
+        gc.callbacks.append(callback)
+        gc.collect()
+        gc.callbacks.remove(callback)
+        self.assertEqual(errors, [])
+        self.assertEqual([phase for phase, count in events], ['start', 'stop'])
+        self.assertGreater(events[0][1], 0)
+        self.assertEqual(events[1][1], 0)
+        self.assertTrue(all_alive(refs), "cycle frozen at 'start' was freed")
+        self.assert_consistent(frozen=False)
+        gc.collect()
+        self.assertTrue(all_dead(refs))
+
+        # unfreeze at "start": the collection sees the cycle; freeze at "stop".
+        del events[:]
+        callback = make_callback('unfreeze', 'freeze')
+        refs = make_cycle()
+        gc.freeze()
+        gc.callbacks.append(callback)
+        gc.collect()
+        gc.callbacks.remove(callback)
+        self.assertEqual(errors, [])
+        self.assertEqual([phase for phase, count in events], ['start', 'stop'])
+        self.assertEqual(events[0][1], 0)
+        self.assertGreater(events[1][1], 0)
+        self.assertTrue(all_dead(refs), "cycle unfrozen at 'start' survived")
+        self.assert_consistent(frozen=True)
+
+        # Automatic collections of every generation run the same callbacks.
+        del events[:]
+        callback = make_callback('freeze', 'unfreeze')
+        gc.callbacks.append(callback)
+        gc.set_threshold(50, 3, 3)
+        gc.enable()
+        try:
+            keep = []
+            for i in range(5000):
+                make_cycle()
+                keep.append([i])
+        finally:
+            gc.disable()
+            gc.callbacks.remove(callback)
+        del keep
+        self.assertEqual(errors, [])
+        self.assertGreater(len(events), 2)
+        self.assert_consistent(frozen=False)
+
+    # 13
+    def test_freeze_unfreeze_while_threads_allocate(self):
+        self.need_freeze()
+        nthreads, iterations, max_rounds = 4, 3000, 5000
+        errors = []
+        samples = []
+
+        def worker():
+            try:
+                keep = []
+                for i in range(iterations):
+                    refs = make_cycle([i])
+                    if i % 100 == 0:
+                        samples.append(refs)
+                    keep.append((i, [i]))
+                    if len(keep) > 50:
+                        del keep[:25]
+            except BaseException:
+                errors.append(traceback.format_exc())
+
+        if hasattr(sys, 'setswitchinterval'):
+            interval = sys.getswitchinterval()
+            sys.setswitchinterval(1e-5)
+            self.addCleanup(sys.setswitchinterval, interval)
+        else:
+            interval = sys.getcheckinterval()
+            sys.setcheckinterval(10)
+            self.addCleanup(sys.setcheckinterval, interval)
+        gc.set_threshold(100, 5, 5)
+        gc.enable()
+        threads = [threading.Thread(target=worker) for i in range(nthreads)]
+        for t in threads:
+            t.start()
+        try:
+            # At least 300 rounds, more while the workers run; bounded.
+            for i in range(max_rounds):
+                if i >= 300 and not any(t.is_alive() for t in threads):
+                    break
+                gc.freeze()
+                gc.get_freeze_count()
+                gc.unfreeze()
+                if i % 10 == 0:
+                    gc.collect(i % 3)
+        finally:
+            for t in threads:
+                t.join()
+            gc.disable()
+        self.assertEqual(errors, [])
+        self.assertEqual(gc.get_freeze_count(), 0)
+        gc.collect()
+        self.assertEqual(len(samples), nthreads * iterations // 100)
+        leaked = [refs for refs in samples if not all_dead(refs)]
+        self.assertEqual(len(leaked), 0,
+                         "%d sampled cycles survived" % len(leaked))
+        self.assert_consistent(frozen=False)
+
+    # 14
+    def test_freeze_unfreeze_from_weakref_callback(self):
+        self.need_freeze()
+        calls = []
+
+        def run(action):
+            def callback(wr):
+                calls.append(action)
+                getattr(gc, action)()
+            first = Node()
+            first.peer = Node()
+            first.peer.peer = first
+            return weakref.ref(first, callback)
+
+        ref = run('freeze')
+        self.assertGreaterEqual(gc.collect(), 2)
+        self.assertEqual(calls, ['freeze'])
+        self.assertIsNone(ref())
+        self.assert_consistent(frozen=True)
+
+        del calls[:]
+        gc.freeze()
+        ref = run('unfreeze')
+        self.assertGreaterEqual(gc.collect(), 2)
+        self.assertEqual(calls, ['unfreeze'])
+        self.assertIsNone(ref())
+        self.assert_consistent(frozen=False)
+
+
+if __name__ == '__main__':
+    unittest.main()
