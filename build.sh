@@ -30,6 +30,7 @@ INSTALL_DEPS=1
 RUN_TESTS=1
 FETCH_ONLY=0
 CONFIGURE_ONLY=0
+DEBUG=0
 WITH_COMPAT=1
 FLAVOR=gcfreeze
 CONFIGURE_EXTRA=()
@@ -55,6 +56,7 @@ Options:
                       (default: \$GCFREEZE_CACHE or ~/.cache/gcfreeze)
   --build-dir DIR     where trees are built and logs kept (default: CACHE/build)
   --stock             build the release without the freeze series (to compare)
+  --debug             a debug build (--with-pydebug), for refleak hunting
   --no-compat         leave out the host-compatibility series (patches/X.Y/compat)
   --no-deps           do not install missing build dependencies
   --no-test           skip the test step
@@ -347,6 +349,7 @@ configure_args() {
     "LDFLAGS=-Wl,--enable-new-dtags,-rpath,$PREFIX/lib")
   # Debian, the official images and pyenv all build 2.7 with UCS-4 unicode.
   [[ "$SERIES" != 2.7 ]] || args+=(--enable-unicode=ucs4)
+  [[ $DEBUG -eq 0 ]] || args+=(--with-pydebug)
   printf '%s\n' "${args[@]}" "${CONFIGURE_EXTRA[@]+"${CONFIGURE_EXTRA[@]}"}"
 }
 
@@ -357,6 +360,22 @@ do_configure() {
 }
 
 do_make() { make -C "$TREE" -j "$JOBS"; }
+
+# setup.py ends its output with the extension modules it could not build;
+# a drop-in interpreter must not hide them.
+modules_report() {
+  local missing failed
+  missing=$(awk '/necessary bits to build these modules were not found/ { on = 1; next }
+    on && /^$/ { on = 0 } on && !/^To find/ { printf "%s ", $0 }' "$1" | tr -s ' ')
+  failed=$(awk '/^Failed to build these modules/ { on = 1; next }
+    on && /^$/ { on = 0 } on { printf "%s ", $0 }' "$1" | tr -s ' ')
+  if [[ -z "${missing// /}${failed// /}" ]]; then
+    printf '    %-10s every extension module was built\n' modules
+  else
+    [[ -z "${missing// /}" ]] || printf '    %-10s not built (no headers or library): %s\n' modules "$missing"
+    [[ -z "${failed// /}" ]] || printf '    %-10s FAILED to build: %s\n' modules "$failed"
+  fi
+}
 
 # The interpreter's own test_gc, and the freeze API itself, in the build tree.
 do_test() {
@@ -428,6 +447,7 @@ do_install() {
 build_one() {
   resolve_version "$1"
   local name=Python-$REL-$FLAVOR t0
+  [[ $DEBUG -eq 0 ]] || name+=-debug
   t0=$(date +%s)
   TREE=$BUILD_ROOT/$name
   LOG=$LOG_ROOT/$name
@@ -464,6 +484,7 @@ build_one() {
     [[ $CONFIGURE_ONLY -eq 0 ]] || return 0
     run_step make "$LOG/make.log" do_make
     echo "$stamp" >"$TREE/.gcfreeze-built"
+    modules_report "$LOG/make.log"
   fi
   if [[ $RUN_TESTS -eq 1 ]]; then
     run_step test "$LOG/test.log" do_test
@@ -484,6 +505,7 @@ parse_args() {
       --cache) [[ $# -ge 2 ]] || usage_error "--cache needs a directory"; CACHE=$2; shift ;;
       --build-dir) [[ $# -ge 2 ]] || usage_error "--build-dir needs a directory"; BUILD_ROOT=$2; shift ;;
       --stock) FLAVOR=stock ;;
+      --debug) DEBUG=1 ;;
       --no-compat) WITH_COMPAT=0 ;;
       --no-deps) INSTALL_DEPS=0 ;;
       --no-test) RUN_TESTS=0 ;;
