@@ -31,6 +31,9 @@ RUN_TESTS=1
 FETCH_ONLY=0
 CONFIGURE_ONLY=0
 DEBUG=0
+PACKAGE=
+OUTPUT=$TOP/dist
+PREFIX_GIVEN=0
 WITH_COMPAT=1
 FLAVOR=gcfreeze
 CONFIGURE_EXTRA=()
@@ -57,6 +60,10 @@ Options:
   --build-dir DIR     where trees are built and logs kept (default: CACHE/build)
   --stock             build the release without the freeze series (to compare)
   --debug             a debug build (--with-pydebug), for refleak hunting
+  --package deb|rpm   build a package instead of installing: the interpreter
+                      goes under /opt/gcfreeze/pythonX.Y (or --prefix), with
+                      pythonX.Y-gcfreeze on PATH; the distro's python is untouched
+  --output DIR        where --package writes its file (default: ./dist)
   --no-compat         leave out the host-compatibility series (patches/X.Y/compat)
   --no-deps           do not install missing build dependencies
   --no-test           skip the test step
@@ -442,10 +449,28 @@ do_install() {
   STAGING=
 }
 
+# --- packages -------------------------------------------------------------------
+
+# Stage outside the prefix and hand the tree to packaging/FORMAT.sh, which
+# writes OUTPUT/<package file>.
+do_package() {
+  STAGE=$BUILD_ROOT/pkgroot-$REL-$FLAVOR
+  STAGING=1
+  run_step stage "$LOG/stage.log" do_stage
+  mkdir -p "$OUTPUT"
+  run_step package "$LOG/package-$PACKAGE.log" \
+    "$TOP/packaging/$PACKAGE.sh" "$STAGE" "$PREFIX" "$REL" "$SERIES" "$(cd "$OUTPUT" && pwd)"
+  STAGING=
+  rm -rf "$STAGE"
+  say "Python $REL ($FLAVOR) packaged: $(grep -o 'wrote .*' "$LOG/package-$PACKAGE.log" | tail -n 1)"
+}
+
 # --- one version ----------------------------------------------------------------
 
 build_one() {
   resolve_version "$1"
+  # packages live under their own prefix, so they never replace the distro's python
+  [[ -z "$PACKAGE" || $PREFIX_GIVEN -eq 1 ]] || PREFIX=/opt/gcfreeze/python$SERIES
   local name=Python-$REL-$FLAVOR t0
   [[ $DEBUG -eq 0 ]] || name+=-debug
   t0=$(date +%s)
@@ -489,6 +514,10 @@ build_one() {
   if [[ $RUN_TESTS -eq 1 ]]; then
     run_step test "$LOG/test.log" do_test
   fi
+  if [[ -n "$PACKAGE" ]]; then
+    do_package
+    return 0
+  fi
   do_install
   say "Python $REL ($FLAVOR) installed: $PREFIX/bin/python$SERIES ($(($(date +%s) - t0))s)"
 }
@@ -499,7 +528,9 @@ parse_args() {
   while [[ $# -gt 0 ]]; do
     case $1 in
       -h | --help) usage; exit 0 ;;
-      --prefix) [[ $# -ge 2 ]] || usage_error "--prefix needs a directory"; PREFIX=$2; shift ;;
+      --prefix) [[ $# -ge 2 ]] || usage_error "--prefix needs a directory"; PREFIX=$2; PREFIX_GIVEN=1; shift ;;
+      --package) [[ $# -ge 2 && $2 =~ ^(deb|rpm)$ ]] || usage_error "--package takes deb or rpm"; PACKAGE=$2; shift ;;
+      --output) [[ $# -ge 2 ]] || usage_error "--output needs a directory"; OUTPUT=$2; shift ;;
       --source) [[ $# -ge 2 ]] || usage_error "--source needs a directory or tarball"; SOURCE=$2; shift ;;
       --jobs) [[ $# -ge 2 && $2 =~ ^[1-9][0-9]*$ ]] || usage_error "--jobs needs a positive number"; JOBS=$2; shift ;;
       --cache) [[ $# -ge 2 ]] || usage_error "--cache needs a directory"; CACHE=$2; shift ;;
@@ -533,7 +564,7 @@ main() {
   LOG_ROOT=$BUILD_ROOT/logs
   mkdir -p "$LOG_ROOT" || die "cannot create $LOG_ROOT: pass --build-dir DIR"
   if [[ $FETCH_ONLY -eq 0 ]]; then
-    [[ $CONFIGURE_ONLY -eq 1 ]] || check_prefix_writable
+    [[ $CONFIGURE_ONLY -eq 1 || -n "$PACKAGE" ]] || check_prefix_writable
     ensure_build_deps
   fi
   local v
