@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# ci/debug-checks.sh [VERSION...] — the checks CPython's core developers run,
+# on a debug build (--with-pydebug, --with-valgrind) of each version whose
+# source is available:
+#   1. refleaks: -m test -R 3:3 test_gc, and the Lib-tests under -R 3:3;
+#   2. memory errors: test_gc and the Lib-tests under valgrind memcheck with
+#      the suppressions file CPython ships (pymalloc steps aside under
+#      valgrind in a --with-valgrind build); any error report fails.
+# Prints one line per check and "N passed, N failed, N skipped".
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+WORK=${GCFREEZE_DEBUG_DIR:-/tmp/gcfreeze-debug}
+PASSED=0 FAILED=0 SKIPPED=0
+
+check() {
+  local name=$1 log=$2 start rc=0
+  shift 2
+  start=$(date +%s)
+  "$@" >"$log" 2>&1 || rc=$?
+  if [[ $rc -eq 0 ]]; then
+    PASSED=$((PASSED + 1))
+    printf '    ok    %s (%ss)\n' "$name" "$(($(date +%s) - start))"
+  else
+    FAILED=$((FAILED + 1))
+    printf '    FAIL  %s (%ss) — last lines of %s:\n' "$name" "$(($(date +%s) - start))" "$log"
+    tail -n 25 "$log" | sed 's/^/        /'
+  fi
+}
+
+# The Lib-tests as regrtest modules, so that -R can hunt their refleaks.
+lib_tests_dir() {
+  rm -rf "$WORK/libtests" && mkdir -p "$WORK/libtests"
+  cp "$TOP/Lib-tests/test_gcfreeze.py" "$WORK/libtests/"
+}
+
+refleak_test_gc() { "$1" -m test -R 3:3 test_gc; }
+
+refleak_lib_tests() { "$1" -m test -R 3:3 --testdir "$WORK/libtests" test_gcfreeze; }
+
+memcheck() {
+  local python=$1 supp=$2 log=$3
+  shift 3
+  valgrind --tool=memcheck --suppressions="$supp" --error-exitcode=99 --log-file="$log" \
+    "$python" "$@"
+  if grep -E '== +(at|by) .*(gcmodule|collect|gc_)' "$log"; then
+    echo "memcheck reports an error in the collector"
+    return 1
+  fi
+  grep -q 'ERROR SUMMARY: 0 errors' "$log"
+}
+
+debug_version() {
+  local v=$1 series rel
+  read -r series rel _ < <(awk -v v="$v" '!/^#/ && NF >= 4 && ($1 == v || $2 == v) { print; exit }' "$TOP/versions.txt")
+  echo "==> $rel (debug build)"
+  if ! "$TOP/build.sh" --fetch-only "$rel" >/dev/null 2>&1; then
+    SKIPPED=$((SKIPPED + 1))
+    echo "    SKIP  $rel: no source here"
+    return 0
+  fi
+  local prefix=$WORK/prefix-$series logs=$WORK/logs-$rel python
+  mkdir -p "$logs"
+  check "debug build" "$logs/build.log" "$TOP/build.sh" --debug --no-test --prefix "$prefix" \
+    --build-dir "$WORK/build" "$rel" -- --with-valgrind
+  python=$prefix/bin/python$series
+  [[ -x "$python" ]] || return 0
+  check "-R 3:3 test_gc" "$logs/refleak-test_gc.log" refleak_test_gc "$python"
+  check "-R 3:3 Lib-tests (test_gcfreeze)" "$logs/refleak-lib.log" refleak_lib_tests "$python"
+  local supp=$WORK/build/Python-$rel-gcfreeze-debug/Misc/valgrind-python.supp
+  check "memcheck test_gc" "$logs/memcheck-test_gc.log" memcheck "$python" "$supp" "$logs/valgrind-test_gc.txt" -m test test_gc
+  check "memcheck Lib-tests" "$logs/memcheck-lib.log" memcheck "$python" "$supp" "$logs/valgrind-lib.txt" \
+    -m unittest discover -s "$TOP/Lib-tests" -p 'test_*.py'
+}
+
+main() {
+  local versions=("$@")
+  [[ ${#versions[@]} -gt 0 ]] || mapfile -t versions < <(awk '!/^#/ && NF >= 4 { print $1 }' "$TOP/versions.txt")
+  mkdir -p "$WORK"
+  command -v valgrind >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q valgrind >/dev/null
+  lib_tests_dir
+  local v
+  for v in "${versions[@]}"; do debug_version "$v"; done
+  echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
+  [[ $FAILED -eq 0 ]]
+}
+
+main "$@"
