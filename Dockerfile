@@ -1,0 +1,64 @@
+# A drop-in for the official python:X.Y images (Debian 12 slim), with
+# gc.freeze() built in:
+#
+#   docker build --build-arg PYTHON_VERSION=2.7 -t python-gcfreeze:2.7 .
+#
+# The interpreter is built by ./build.sh (which installs its own build
+# dependencies) into /usr/local; the final stage has the runtime libraries
+# only, found with ldd on the built binaries.  The Python source comes from
+# sources/ in the build context when there (Python-X.Y.Z.tgz or an extracted
+# Python-X.Y.Z/ tree, as in ~/.cache/gcfreeze; ci/test-image.sh fills it),
+# otherwise build.sh downloads and checks it.
+ARG BASE_IMAGE=debian:bookworm-slim
+ARG PYTHON_VERSION=3.6
+
+FROM ${BASE_IMAGE} AS build
+ARG PYTHON_VERSION
+COPY . /src
+WORKDIR /src
+RUN ./build.sh --prefix /usr/local --cache /src/sources "${PYTHON_VERSION}"
+
+# As in the official images: no test suites, no static library, no debug
+# symbols.  Then the Debian packages of every shared library the binaries
+# load, for the final stage.
+RUN set -eu; \
+    find /usr/local -depth \( -type d \( -name test -o -name tests -o -name idle_test \) \
+      -o -type f -name 'libpython*.a' \) -exec rm -rf '{}' +; \
+    find /usr/local -type f \( -name '*.so' -o -name '*.so.*' -o -perm -u+x \) \
+      -exec sh -c 'for f; do case $(od -An -tx1 -N4 "$f" | tr -d " ") in 7f454c46) strip --strip-unneeded "$f";; esac; done' _ '{}' +; \
+    find /usr/local -type f \( -name '*.so' -o -name '*.so.*' -o -perm -u+x \) -exec ldd '{}' + >/tmp/ldd.txt 2>/dev/null || true; \
+    if grep 'not found' /tmp/ldd.txt; then echo 'libraries not found (above)' >&2; exit 1; fi; \
+    awk '$2 == "=>" && $3 ~ /^\// && $3 !~ /^\/usr\/local\// { sub(/^\/usr/, "", $3); print "*" $3 }' /tmp/ldd.txt \
+      | sort -u | xargs -r dpkg-query --search | cut -d: -f1 | sort -u >/runtime-packages; \
+    rm /tmp/ldd.txt; \
+    echo "runtime packages: $(tr '\n' ' ' </runtime-packages)"
+
+FROM ${BASE_IMAGE}
+ARG PYTHON_VERSION
+ENV PATH=/usr/local/bin:$PATH \
+    LANG=C.UTF-8
+
+COPY --from=build /runtime-packages /tmp/runtime-packages
+RUN set -eu; \
+    apt-get update; \
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      ca-certificates netbase tzdata $(cat /tmp/runtime-packages); \
+    rm -rf /var/lib/apt/lists/* /tmp/runtime-packages
+
+COPY --from=build /usr/local /usr/local
+
+# The names the official images have: python, pip, pydoc, idle, python-config
+# next to python3, pip3, ... (make install makes them for 2.7 already).
+RUN set -eu; \
+    ldconfig; \
+    major=${PYTHON_VERSION%%.*}; \
+    cd /usr/local/bin; \
+    for src in "python$major" "python$major-config" "pip$major" "pydoc$major" "idle$major"; do \
+      dst=$(echo "$src" | sed "s/$major//"); \
+      if [ -e "$src" ] && [ ! -e "$dst" ]; then ln -s "$src" "$dst"; fi; \
+    done; \
+    python --version; pip --version; \
+    python -c 'import gc; gc.freeze(); gc.unfreeze()'
+
+# python is python3 on a 3.x image and python2 on 2.7 (CMD cannot use ARGs).
+CMD ["python"]

@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# ci/test-image.sh [VERSION...] — build the Dockerfile for each version whose
+# source can be had, for real, with buildah (chroot isolation, vfs storage),
+# on a local Debian 12 slim base made with debootstrap, and test the image:
+# gc.freeze(), pip, the official images' names, no compiler or -dev package,
+# and the Lib-tests.  Prints each image's size and ends with
+# "N passed, N failed, N skipped".  Needs root.
+#
+# The Python source goes into the build context as sources/ (gitignored):
+# this script puts there the release under test from ~/.cache/gcfreeze (or
+# $GCFREEZE_CACHE), and only it, fetching it first with build.sh --fetch-only.
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+WORK=${GCFREEZE_IMAGE_DIR:-/tmp/gcfreeze-image}
+CACHE=${GCFREEZE_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/gcfreeze}
+BASE_IMAGE=localhost/debian:bookworm-slim
+IMAGE_REPO=localhost/python-gcfreeze
+PASSED=0 FAILED=0 SKIPPED=0
+SUMMARY=()
+CONTAINERS=()
+
+note() { printf '    %s\n' "$*"; }
+say() { printf '==> %s\n' "$*"; }
+die() {
+  printf 'ci/test-image.sh: error: %s\n' "$1" >&2
+  exit 1
+}
+
+bah() { buildah --storage-driver vfs "$@"; }
+
+# check NAME LOG COMMAND...: one counted check; its output goes to LOG, and
+# its tail is printed when it fails.
+check() {
+  local name=$1 log=$2 start rc=0
+  shift 2
+  start=$(date +%s)
+  set +e
+  (
+    set -e
+    "$@"
+  ) >"$log" 2>&1
+  rc=$?
+  set -e
+  if [[ $rc -eq 0 ]]; then
+    PASSED=$((PASSED + 1))
+    note "ok    $name ($(($(date +%s) - start))s)"
+  else
+    FAILED=$((FAILED + 1))
+    VERSION_OK=0
+    note "FAIL  $name ($(($(date +%s) - start))s) — last lines of $log:"
+    tail -n 25 "$log" | sed 's/^/        /'
+  fi
+  return "$rc"
+}
+
+cleanup() {
+  local c
+  for c in "${CONTAINERS[@]+"${CONTAINERS[@]}"}"; do bah rm "$c" >/dev/null 2>&1 || true; done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ensure_tools() {
+  command -v buildah >/dev/null 2>&1 && return 0
+  say "installing buildah"
+  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends buildah; } \
+    >"$WORK/apt-buildah.log" 2>&1 || { tail -n 20 "$WORK/apt-buildah.log"; die "apt-get could not install buildah"; }
+}
+
+# The base image: the cached debootstrap minbase root of ci/test-packages.sh
+# (made from the mirror this machine's apt uses), imported once.
+ensure_base_image() {
+  local tar ctr start
+  if bah inspect --type image "$BASE_IMAGE" >/dev/null 2>&1; then
+    note "base image $BASE_IMAGE: reused"
+    return 0
+  fi
+  start=$(date +%s)
+  tar=$("$TOP/ci/test-packages.sh" --bookworm-root)
+  ctr=$(bah from scratch)
+  CONTAINERS+=("$ctr")
+  bah add "$ctr" "$tar" / >/dev/null
+  bah config --cmd bash --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$ctr"
+  bah commit --quiet "$ctr" "$BASE_IMAGE" >/dev/null
+  bah rm "$ctr" >/dev/null
+  note "base image $BASE_IMAGE: imported from $tar ($(($(date +%s) - start))s)"
+}
+
+# sources/ holds the release under test only (the build context stays small).
+fill_sources() {
+  local rel=$1 entry
+  mkdir -p "$TOP/sources"
+  for entry in "$TOP"/sources/Python-*; do
+    [[ -e "$entry" ]] || continue
+    [[ "$(basename "$entry")" == "Python-$rel" || "$(basename "$entry")" == "Python-$rel.tgz" ]] || rm -rf "$entry"
+  done
+  if [[ -f "$CACHE/Python-$rel.tgz" ]]; then
+    [[ -f "$TOP/sources/Python-$rel.tgz" ]] || cp -l "$CACHE/Python-$rel.tgz" "$TOP/sources/" 2>/dev/null ||
+      cp "$CACHE/Python-$rel.tgz" "$TOP/sources/"
+  elif [[ -d "$CACHE/Python-$rel" ]]; then
+    rm -rf "$TOP/sources/Python-$rel"
+    cp -al "$CACHE/Python-$rel" "$TOP/sources/" 2>/dev/null || cp -a "$CACHE/Python-$rel" "$TOP/sources/"
+  else
+    echo "no Python-$rel.tgz or Python-$rel/ in $CACHE"
+    return 1
+  fi
+  du -sh "$TOP/sources"
+}
+
+build_image() {
+  local series=$1 image=$2 old
+  old=$(bah images --noheading --format '{{.ID}}' "$image" 2>/dev/null || true)
+  bah bud --isolation chroot \
+    --build-arg BASE_IMAGE="$BASE_IMAGE" --build-arg PYTHON_VERSION="$series" \
+    -t "$image" -f "$TOP/Dockerfile" "$TOP"
+  [[ -z "$old" || "$old" == "$(bah images --noheading --format '{{.ID}}' "$image")" ]] || bah rmi "$old" || true
+}
+
+run_in() {
+  local ctr=$1
+  shift
+  bah run --isolation chroot "$ctr" -- "$@"
+}
+
+image_smoke() {
+  local ctr=$1 series=$2 major=${2%%.*} name
+  run_in "$ctr" python -c 'import gc, sys; gc.freeze(); print("%s frozen: %d" % (sys.version.split()[0], gc.get_freeze_count())); assert gc.get_freeze_count() > 0'
+  for name in python "python$major" "python$series" pip "pip$major" "pip$series" pydoc python-config; do
+    run_in "$ctr" sh -c "command -v $name" || { echo "no $name on PATH"; return 1; }
+  done
+  run_in "$ctr" sh -c "[ \"\$(python -c 'import sys; print(\"%d.%d\" % sys.version_info[:2])')\" = $series ]"
+}
+
+image_pip() {
+  local ctr=$1
+  run_in "$ctr" pip --version
+  run_in "$ctr" python -m pip --version
+}
+
+# Runtime libraries only: no compiler, no -dev package, no headers but Python's.
+image_runtime_only() {
+  local ctr=$1
+  run_in "$ctr" sh -c '! command -v gcc && ! command -v cc && ! command -v make' || { echo "a compiler is installed"; return 1; }
+  run_in "$ctr" sh -c "dpkg-query -W -f '\${Package}\n' | grep -E -- '-dev\$' && exit 1 || true"
+  run_in "$ctr" sh -c "dpkg-query -W -f '\${Package}\n' | wc -l | sed 's/^/packages installed: /'"
+}
+
+image_lib_tests() {
+  local ctr=$1
+  bah copy "$ctr" "$TOP/Lib-tests" /Lib-tests >/dev/null
+  run_in "$ctr" sh -c 'rm -rf /Lib-tests/__pycache__ && cd /tmp && python -m unittest discover -v -s /Lib-tests -p "test_*.py"'
+}
+
+test_version() {
+  local v=$1 line series rel reason rc=0 start logs image ctr
+  line=$(awk -v v="$v" '!/^#/ && NF >= 4 && ($1 == v || $2 == v) { print; exit }' "$TOP/versions.txt")
+  [[ -n "$line" ]] || die "unknown version $v"
+  read -r series rel _ <<<"$line"
+  start=$(date +%s)
+  VERSION_OK=1
+  say "$rel"
+  reason=$("$TOP/build.sh" --fetch-only --cache "$CACHE" --build-dir "$WORK/build" "$rel" 2>&1 >/dev/null) || rc=$?
+  if [[ $rc -eq 3 ]]; then
+    SKIPPED=$((SKIPPED + 1))
+    SUMMARY+=("SKIP $rel image: no source here ($(head -n 1 <<<"$reason" | sed 's/^build.sh: error: //'))")
+    note "skipped: no source"
+    return 0
+  elif [[ $rc -ne 0 ]]; then
+    FAILED=$((FAILED + 1))
+    SUMMARY+=("FAIL $rel image: the source could not be fetched: $reason")
+    return 0
+  fi
+  logs=$WORK/logs-$rel image=$IMAGE_REPO:$series
+  mkdir -p "$logs"
+  check "sources/ for the build context" "$logs/sources.log" fill_sources "$rel" || return 0
+  if check "buildah bud $image" "$logs/build.log" build_image "$series" "$image"; then
+    ctr=$(bah from --quiet "$image")
+    CONTAINERS+=("$ctr")
+    check "python -c 'import gc; gc.freeze()', the usual names" "$logs/smoke.log" image_smoke "$ctr" "$series" || true
+    check "pip --version" "$logs/pip.log" image_pip "$ctr" || true
+    check "runtime libraries only (no compiler, no -dev)" "$logs/runtime.log" image_runtime_only "$ctr" || true
+    check "Lib-tests (in the image)" "$logs/lib-tests.log" image_lib_tests "$ctr" || true
+    bah rm "$ctr" >/dev/null
+    note "      $image: $(bah images --noheading --format '{{.Size}}' "$image"), CMD $(bah inspect --type image --format '{{.OCIv1.Config.Cmd}}' "$image")"
+  fi
+  if [[ $VERSION_OK -eq 1 ]]; then
+    SUMMARY+=("PASS $rel image $image ($(($(date +%s) - start))s, $(bah images --noheading --format '{{.Size}}' "$image"))")
+  else
+    SUMMARY+=("FAIL $rel image ($(($(date +%s) - start))s): see the lines above; logs in $logs")
+  fi
+}
+
+main() {
+  [[ $(id -u) -eq 0 ]] || die "run as root: buildah with chroot isolation and vfs storage"
+  mkdir -p "$WORK"
+  ensure_tools
+  ensure_base_image
+  local versions=("$@") v
+  [[ ${#versions[@]} -gt 0 ]] || mapfile -t versions < <(awk '!/^#/ && NF >= 4 { print $1 }' "$TOP/versions.txt")
+  for v in "${versions[@]}"; do test_version "$v"; done
+  echo
+  printf '%s\n' "${SUMMARY[@]}"
+  echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
+  [[ $FAILED -eq 0 ]]
+}
+
+main "$@"

@@ -1,0 +1,372 @@
+#!/usr/bin/env bash
+# ci/test-packages.sh [VERSION...] — build the .deb and the .rpm of each
+# version whose source can be had (build.sh --package), and test them:
+#
+#   .deb  installed with apt-get into a fresh Debian 12 chroot (dependencies
+#         resolved from the archive), gc.freeze() and the Lib-tests run with
+#         pythonX.Y-gcfreeze, nothing is written under the prefix, and
+#         `apt-get remove --purge` leaves no file behind;
+#   .rpm  no RPM distribution root can be made here, so: the declared Requires
+#         name every system library the binaries need, the package installs
+#         with --nodeps into a scratch root with the expected layout, the
+#         interpreter runs from there, and `rpm -e` leaves no file behind.
+#
+# Ends with "N passed, N failed, N skipped" (checks passed and failed,
+# versions skipped).  Needs root (chroot, mounts, debootstrap).
+#
+# `ci/test-packages.sh --bookworm-root` only prints the path of the cached
+# Debian 12 minbase root tarball (made once with debootstrap, from the mirror
+# this machine's apt uses); ci/test-image.sh builds its base image from it.
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+WORK=${GCFREEZE_PKG_DIR:-/tmp/gcfreeze-pkg}
+BUILD_DIR=$WORK/build
+DIST=$WORK/dist
+ROOTFS_CACHE=${GCFREEZE_ROOTFS_CACHE:-/var/cache/gcfreeze}
+ROOT_TAR=$ROOTFS_CACHE/bookworm-minbase.tar
+CHROOT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+PASSED=0 FAILED=0 SKIPPED=0
+SUMMARY=()
+MOUNTS=()
+
+note() { printf '    %s\n' "$*"; }
+say() { printf '==> %s\n' "$*"; }
+die() {
+  printf 'ci/test-packages.sh: error: %s\n' "$1" >&2
+  exit 1
+}
+
+# check NAME LOG COMMAND...: one counted check; its output goes to LOG, and
+# its tail is printed when it fails.
+check() {
+  local name=$1 log=$2 start rc=0
+  shift 2
+  start=$(date +%s)
+  # errexit of its own: a failing command ends the check (errexit is off in
+  # a function called as "cmd || ...")
+  set +e
+  (
+    set -e
+    "$@"
+  ) >"$log" 2>&1
+  rc=$?
+  set -e
+  if [[ $rc -eq 0 ]]; then
+    PASSED=$((PASSED + 1))
+    note "ok    $name ($(($(date +%s) - start))s)"
+  else
+    FAILED=$((FAILED + 1))
+    VERSION_OK=0
+    note "FAIL  $name ($(($(date +%s) - start))s) — last lines of $log:"
+    tail -n 25 "$log" | sed 's/^/        /'
+  fi
+  return "$rc"
+}
+
+# --- tools and the Debian 12 root ---------------------------------------------
+
+ensure_tools() {
+  local missing=() cmd
+  for cmd in debootstrap:debootstrap rpmbuild:rpm rpm2cpio:rpm2cpio dpkg-shlibdeps:dpkg-dev readelf:binutils cpio:cpio; do
+    command -v "${cmd%%:*}" >/dev/null 2>&1 || missing+=("${cmd#*:}")
+  done
+  [[ ${#missing[@]} -gt 0 ]] || return 0
+  [[ $(id -u) -eq 0 ]] || die "missing tools: sudo apt-get install ${missing[*]}"
+  say "installing ${missing[*]}"
+  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"; } \
+    >"$WORK/apt-tools.log" 2>&1 || { tail -n 20 "$WORK/apt-tools.log"; die "apt-get could not install ${missing[*]}"; }
+}
+
+# The Debian mirror this machine's apt uses (deb822 URIs, or a one-line entry).
+debian_mirror() {
+  local f
+  for f in /etc/apt/sources.list.d/*.sources /etc/apt/sources.list; do
+    [[ -r "$f" ]] || continue
+    awk '/^URIs:/ { for (i = 2; i <= NF; i++) print $i }
+      /^deb[ \t]/ { for (i = 2; i <= NF; i++) if ($i !~ /^\[/ && $i ~ /:\/\//) { print $i; break } }' "$f"
+  done | grep -m1 -E '/debian/?$' || true
+}
+
+make_root_tar() {
+  local mirror dir=$ROOTFS_CACHE/bookworm-minbase.part
+  mirror=$(debian_mirror)
+  [[ -n "$mirror" ]] || die "no Debian mirror in /etc/apt: cannot debootstrap"
+  mkdir -p "$ROOTFS_CACHE"
+  rm -rf --one-file-system "$dir"
+  debootstrap --variant=minbase bookworm "$dir" "$mirror" >"$ROOTFS_CACHE/debootstrap.log" 2>&1 ||
+    { tail -n 20 "$ROOTFS_CACHE/debootstrap.log" >&2; die "debootstrap failed (log: $ROOTFS_CACHE/debootstrap.log)"; }
+  # as in the official slim images: no package lists, no downloaded .debs
+  rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/archives/*.deb
+  tar -C "$dir" --numeric-owner -cf "$ROOT_TAR.part" .
+  mv "$ROOT_TAR.part" "$ROOT_TAR"
+  rm -rf --one-file-system "$dir"
+}
+
+# The cached Debian 12 minbase root, made once and reused across runs.
+ensure_root_tar() {
+  [[ -s "$ROOT_TAR" ]] && return 0
+  local start
+  start=$(date +%s)
+  say "debootstrap --variant=minbase bookworm (once; cached in $ROOT_TAR)"
+  make_root_tar
+  say "Debian 12 root cached ($(($(date +%s) - start))s, $(du -h "$ROOT_TAR" | cut -f1))"
+}
+
+# --- chroots --------------------------------------------------------------------
+
+mounted_under() { awk -v d="$1" '$2 == d || index($2, d "/") == 1 { print $2 }' /proc/mounts; }
+
+unmount_root() {
+  local root=$1 m
+  while read -r m; do
+    umount -R "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+  done < <(mounted_under "$root" | sort -r)
+}
+
+# Remove a chroot only when nothing is mounted in it any more.
+remove_root() {
+  local root=$1
+  [[ -e "$root" ]] || return 0
+  unmount_root "$root"
+  [[ -z "$(mounted_under "$root")" ]] || die "$root still has mounts: $(mounted_under "$root" | tr '\n' ' ')"
+  rm -rf --one-file-system "$root"
+}
+
+cleanup() {
+  local m
+  for m in "${MOUNTS[@]+"${MOUNTS[@]}"}"; do unmount_root "$m"; done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A fresh copy of the cached root with /proc and /dev, and this machine's DNS.
+fresh_root() {
+  local root=$1
+  remove_root "$root"
+  mkdir -p "$root"
+  tar -C "$root" --numeric-owner -xf "$ROOT_TAR"
+  cp -L /etc/resolv.conf "$root/etc/resolv.conf"
+  MOUNTS+=("$root")
+  mount -t proc proc "$root/proc"
+  mount --rbind /dev "$root/dev"
+  mount --make-rslave "$root/dev"
+}
+
+in_root() {
+  local root=$1
+  shift
+  chroot "$root" /usr/bin/env -i PATH="$CHROOT_PATH" HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
+}
+
+# Every file, symlink and directory of the root but the pseudo file systems.
+root_listing() {
+  (cd "$1" && find . -xdev -mindepth 1 \( -path ./proc -o -path ./dev \) -prune -o -print | sort)
+}
+
+# --- the .deb -------------------------------------------------------------------
+
+deb_install() {
+  local root=$1 deb=$2 pkg=$3 logs=$4
+  cp "$deb" "$root/tmp/"
+  in_root "$root" apt-get update -q
+  in_root "$root" apt-get install -y -q "/tmp/$(basename "$deb")"
+  rm -f "$root/tmp/$(basename "$deb")"
+  in_root "$root" dpkg -L "$pkg" | sort -u >"$logs/pkg.list"
+  root_listing "$root" >"$logs/root-installed.list"
+}
+
+deb_smoke() {
+  local root=$1 series=$2
+  in_root "$root" "python$series-gcfreeze" -c 'import gc, sys; gc.freeze(); print("%s frozen: %d" % (sys.version.split()[0], gc.get_freeze_count())); assert gc.get_freeze_count() > 0'
+  [[ ! -e "$root/usr/bin/python" && ! -e "$root/usr/bin/python$series" ]] || { echo "/usr/bin/python* was installed"; return 1; }
+}
+
+deb_lib_tests() {
+  local root=$1 series=$2
+  rm -rf "$root/Lib-tests"
+  cp -a "$TOP/Lib-tests" "$root/Lib-tests"
+  find "$root/Lib-tests" -name __pycache__ -prune -exec rm -rf {} + -o -name '*.pyc' -delete
+  in_root "$root" sh -c "cd /tmp && python$series-gcfreeze -m unittest discover -v -s /Lib-tests -p 'test_*.py'"
+}
+
+# Running the interpreter as root wrote nothing under the prefix: every file
+# there is the package's (the byte-code is shipped).
+deb_nothing_written() {
+  local root=$1 pkg=$2 prefix=$3 extra
+  extra=$(comm -13 <(in_root "$root" dpkg -L "$pkg" | sort -u) \
+    <(cd "$root" && find ".$prefix" | sed 's|^\.||' | sort -u))
+  [[ -z "$extra" ]] || { echo "files under $prefix that the package does not own:"; echo "$extra"; return 1; }
+  echo "every path under $prefix belongs to $pkg"
+}
+
+# After the purge: nothing under /opt/gcfreeze, no /usr/bin/pythonX.Y-gcfreeze;
+# compared with the listing taken right after the install, the purge removed
+# the package's paths (but directories other packages share) and running
+# the interpreter left nothing new anywhere (apt and dpkg state aside).
+deb_purge() {
+  local root=$1 pkg=$2 series=$3 logs=$4 new kept
+  # what a pip install into the prefix adds: the purge removes it too
+  in_root "$root" "python$series-gcfreeze" -c "import os, site; d = os.path.join(site.getsitepackages()[0], 'gcfreeze_added'); os.mkdir(d); open(os.path.join(d, '__init__.py'), 'w').close(); __import__('gcfreeze_added')"
+  in_root "$root" apt-get remove --purge -y -q "$pkg"
+  root_listing "$root" >"$logs/root-purged.list"
+  [[ ! -e "$root/opt/gcfreeze" ]] || { echo "left behind:"; find "$root/opt/gcfreeze"; return 1; }
+  [[ ! -e "$root/usr/bin/python$series-gcfreeze" && ! -L "$root/usr/bin/python$series-gcfreeze" ]] ||
+    { echo "left behind: /usr/bin/python$series-gcfreeze"; return 1; }
+  new=$(comm -13 "$logs/root-installed.list" "$logs/root-purged.list" |
+    grep -vE '^\./(var/lib/(dpkg|apt)|var/cache|var/log|tmp|Lib-tests)(/|$)' || true)
+  [[ -z "$new" ]] || { echo "paths that appeared after the install and stayed after the purge:"; echo "$new"; return 1; }
+  kept=$(comm -12 <(sed 's|^|.|' "$logs/pkg.list") "$logs/root-purged.list" |
+    while IFS= read -r p; do [[ -d "$root/$p" && ! -L "$root/$p" ]] || echo "$p"; done)
+  [[ -z "$kept" ]] || { echo "package files the purge left:"; echo "$kept"; return 1; }
+  echo "the purge removed the $(wc -l <"$logs/pkg.list") paths of $pkg (directories shared with other packages aside: $(comm -12 <(sed 's|^|.|' "$logs/pkg.list") "$logs/root-purged.list" | tr '\n' ' '))"
+  echo "compared with the clean root: $(comm -13 "$logs/root-before.list" "$logs/root-purged.list" | wc -l) new paths, the dependencies' (still installed)"
+}
+
+test_deb() {
+  local series=$1 rel=$2 logs=$3 deb
+  local root=$WORK/root-$series pkg=python$series-gcfreeze
+  check "build.sh --package deb" "$logs/build-deb.log" \
+    "$TOP/build.sh" --package deb --build-dir "$BUILD_DIR" --output "$DIST" "$rel" || return 0
+  deb=$(sed -n 's/.*packaged: wrote \([^ ]*\.deb\).*/\1/p' "$logs/build-deb.log" | tail -n 1)
+  [[ -f "$deb" ]] || { note "FAIL  no .deb named in $logs/build-deb.log"; FAILED=$((FAILED + 1)); VERSION_OK=0; return 0; }
+  note "      $(basename "$deb") $(du -h "$deb" | cut -f1); $(dpkg-deb -f "$deb" Depends | cut -c1-160)"
+  fresh_root "$root"
+  root_listing "$root" >"$logs/root-before.list"
+  if check "apt-get install ./$(basename "$deb") (clean Debian 12 chroot)" "$logs/deb-install.log" deb_install "$root" "$deb" "$pkg" "$logs"; then
+    check "python$series-gcfreeze: gc.freeze()" "$logs/deb-smoke.log" deb_smoke "$root" "$series" || true
+    check "Lib-tests (installed .deb)" "$logs/deb-lib-tests.log" deb_lib_tests "$root" "$series" || true
+    check "nothing written under the prefix" "$logs/deb-written.log" deb_nothing_written "$root" "$pkg" "/opt/gcfreeze/python$series" || true
+    check "apt-get remove --purge leaves nothing" "$logs/deb-purge.log" deb_purge "$root" "$pkg" "$series" "$logs" || true
+  fi
+  remove_root "$root"
+}
+
+# --- the .rpm -------------------------------------------------------------------
+
+rpm_in() {
+  local scratch=$1
+  shift
+  rpm --root "$scratch" --dbpath /var/lib/rpm "$@"
+}
+
+# Every shared library the package's ELF files need, and that it does not
+# ship itself, is a declared Requires; libc, libssl, libcrypto, zlib and
+# expat among them (libffi too where _ctypes links the system's).
+rpm_requires() {
+  local rpmfile=$1 series=$2 reqs needed missing=() lib
+  local x=$WORK/rpm-x-$series
+  rm -rf "$x" && mkdir -p "$x"
+  (cd "$x" && rpm2cpio "$rpmfile" | cpio -idm --quiet)
+  reqs=$(rpm -qpR "$rpmfile")
+  echo "Requires:"
+  while IFS= read -r lib; do printf '  %s\n' "$lib"; done <<<"$reqs"
+  needed=$(find "$x" -type f \( -name '*.so*' -o -perm -u+x \) -exec sh -c 'readelf -d "$1" 2>/dev/null' _ {} \; |
+    sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort -u | grep -v "^libpython$series" || true)
+  for lib in $needed; do
+    grep -q "^$lib(" <<<"$reqs" || missing+=("$lib")
+  done
+  for lib in libc.so.6 libssl.so libcrypto.so libz.so libexpat.so; do
+    grep -q "^$lib" <<<"$needed" || { echo "no binary links $lib"; missing+=("$lib"); }
+  done
+  rm -rf "$x"
+  [[ ${#missing[@]} -eq 0 ]] || { echo "libraries the binaries need but Requires does not name: ${missing[*]}"; return 1; }
+  echo "all $(wc -w <<<"$needed") system libraries the binaries link are required: $(tr '\n' ' ' <<<"$needed")"
+}
+
+# Installed with --nodeps into a scratch root: the layout, and the
+# interpreter runs from there (host libraries, the package's libpython).
+rpm_install() {
+  local scratch=$1 rpmfile=$2 series=$3 list
+  local prefix=/opt/gcfreeze/python$series
+  rpm_in "$scratch" --initdb
+  (cd "$scratch" && find . -mindepth 1 | sort) >"$scratch.before"
+  rpm_in "$scratch" --nodeps -i "$rpmfile"
+  list=$(rpm -qlp "$rpmfile")
+  grep -qx "/usr/bin/python$series-gcfreeze" <<<"$list" || { echo "no /usr/bin/python$series-gcfreeze in the package"; return 1; }
+  grep -qx "$prefix/bin/python$series" <<<"$list" || { echo "no $prefix/bin/python$series in the package"; return 1; }
+  grep -E '^/usr/bin/python' <<<"$list" | grep -vx "/usr/bin/python$series-gcfreeze" && { echo "ships /usr/bin/python*"; return 1; }
+  [[ "$(readlink "$scratch/usr/bin/python$series-gcfreeze")" == "$prefix/bin/python$series" ]] ||
+    { echo "/usr/bin/python$series-gcfreeze does not point to $prefix/bin/python$series"; return 1; }
+  echo "$(wc -l <<<"$list") paths; /usr/bin/python$series-gcfreeze -> $prefix/bin/python$series"
+  PYTHONHOME=$scratch$prefix LD_LIBRARY_PATH=$scratch$prefix/lib "$scratch$prefix/bin/python$series" \
+    -c 'import gc, sys; gc.freeze(); print("%s frozen: %d" % (sys.version.split()[0], gc.get_freeze_count()))'
+}
+
+rpm_erase() {
+  local scratch=$1 series=$2 left
+  rpm_in "$scratch" -e "python$series-gcfreeze"
+  left=$(comm -13 "$scratch.before" <(cd "$scratch" && find . -mindepth 1 ! -type d | sort) | grep -v '^\./var/lib/rpm/' || true)
+  [[ -z "$left" && ! -e "$scratch/opt/gcfreeze" ]] || { echo "left behind:"; echo "$left"; find "$scratch/opt" 2>/dev/null; return 1; }
+  echo "rpm -e left no file (directories left: $(cd "$scratch" && find . -mindepth 1 -type d ! -path './var*' | tr '\n' ' '))"
+}
+
+test_rpm() {
+  local series=$1 rel=$2 logs=$3 rpmfile
+  local scratch=$WORK/rpmroot-$series
+  # the tree was just built and tested for the .deb: build.sh reuses it
+  check "build.sh --package rpm" "$logs/build-rpm.log" \
+    "$TOP/build.sh" --package rpm --no-test --build-dir "$BUILD_DIR" --output "$DIST" "$rel" || return 0
+  rpmfile=$(sed -n 's/.*packaged: wrote \([^ ]*\.rpm\).*/\1/p' "$logs/build-rpm.log" | tail -n 1)
+  [[ -f "$rpmfile" ]] || { note "FAIL  no .rpm named in $logs/build-rpm.log"; FAILED=$((FAILED + 1)); VERSION_OK=0; return 0; }
+  note "      $(basename "$rpmfile") $(du -h "$rpmfile" | cut -f1); no RPM distribution root can be built here: Requires checked, installed with --nodeps"
+  check "rpm -qpR names the system libraries" "$logs/rpm-requires.log" rpm_requires "$rpmfile" "$series" || true
+  rm -rf --one-file-system "$scratch" "$scratch.before" && mkdir -p "$scratch"
+  if check "rpm --root SCRATCH --nodeps -i: layout, interpreter runs" "$logs/rpm-install.log" rpm_install "$scratch" "$rpmfile" "$series"; then
+    check "rpm -e leaves nothing" "$logs/rpm-erase.log" rpm_erase "$scratch" "$series" || true
+  fi
+  rm -rf --one-file-system "$scratch" "$scratch.before"
+}
+
+# --- main -------------------------------------------------------------------------
+
+test_version() {
+  local v=$1 line series rel reason rc=0 start logs
+  line=$(awk -v v="$v" '!/^#/ && NF >= 4 && ($1 == v || $2 == v) { print; exit }' "$TOP/versions.txt")
+  [[ -n "$line" ]] || die "unknown version $v"
+  read -r series rel _ <<<"$line"
+  start=$(date +%s)
+  VERSION_OK=1
+  say "$rel"
+  reason=$("$TOP/build.sh" --fetch-only --build-dir "$BUILD_DIR" "$rel" 2>&1 >/dev/null) || rc=$?
+  if [[ $rc -eq 3 ]]; then
+    SKIPPED=$((SKIPPED + 1))
+    SUMMARY+=("SKIP $rel: no source here ($(head -n 1 <<<"$reason" | sed 's/^build.sh: error: //'))")
+    note "skipped: no source"
+    return 0
+  elif [[ $rc -ne 0 ]]; then
+    FAILED=$((FAILED + 1))
+    SUMMARY+=("FAIL $rel: the source could not be fetched: $reason")
+    return 0
+  fi
+  logs=$WORK/logs-$rel
+  mkdir -p "$logs"
+  test_deb "$series" "$rel" "$logs"
+  test_rpm "$series" "$rel" "$logs"
+  if [[ $VERSION_OK -eq 1 ]]; then
+    SUMMARY+=("PASS $rel packages ($(($(date +%s) - start))s)")
+  else
+    SUMMARY+=("FAIL $rel packages ($(($(date +%s) - start))s): see the lines above; logs in $logs")
+  fi
+}
+
+main() {
+  [[ $(id -u) -eq 0 ]] || die "run as root: the .deb test uses chroot, mounts and debootstrap"
+  mkdir -p "$WORK" "$DIST"
+  ensure_tools
+  if [[ "${1:-}" == --bookworm-root ]]; then
+    ensure_root_tar >&2
+    echo "$ROOT_TAR"
+    return 0
+  fi
+  local versions=("$@") v
+  [[ ${#versions[@]} -gt 0 ]] || mapfile -t versions < <(awk '!/^#/ && NF >= 4 { print $1 }' "$TOP/versions.txt")
+  ensure_root_tar
+  for v in "${versions[@]}"; do test_version "$v"; done
+  echo
+  printf '%s\n' "${SUMMARY[@]}"
+  echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
+  [[ $FAILED -eq 0 ]]
+}
+
+main "$@"
