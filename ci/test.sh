@@ -2,7 +2,9 @@
 # ci/test.sh [VERSION...] — build every version whose source can be had, test
 # each, and print one line per version and the closing line
 # "N passed, N failed" (checks; skipped versions are counted on the line before),
-# then run ci/test-build-sh.sh (build.sh under bad input), whose cases count too.
+# then run ci/test-build-sh.sh (build.sh under bad input) and, as root, the
+# 2.7 .deb test of ci/test-packages.sh (GCFREEZE_CI_DEB=0 leaves it out):
+# their checks count too.
 #
 # Per version: the series applies to the pristine tree with quilt (no fuzz, no
 # offset); build.sh builds and installs into a scratch prefix; Lib-tests and
@@ -128,19 +130,33 @@ test_version() {
   fi
 }
 
-# build.sh under bad input: its cases count in the closing line.
-build_sh_tests() {
-  local last p f k
-  "$TOP/ci/test-build-sh.sh" | tee "$WORK/build-sh.log" || true
-  last=$(tail -n 1 "$WORK/build-sh.log")
+# sub_suite LABEL LOG SCRIPT ARGS...: a ci script whose last line is
+# "N passed, N failed, N skipped"; its counts add to ours.
+sub_suite() {
+  local label=$1 log=$2 last p f k
+  shift 2
+  "$@" 2>&1 | tee "$log" || true
+  last=$(tail -n 1 "$log")
   if [[ "$last" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped$ ]]; then
     p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]} k=${BASH_REMATCH[3]}
     PASSED=$((PASSED + p)) FAILED=$((FAILED + f)) SKIPPED=$((SKIPPED + k))
-    SUMMARY+=("$([[ $f -eq 0 ]] && echo PASS || echo FAIL) build.sh under bad input ($p passed, $f failed, $k skipped)")
+    SUMMARY+=("$([[ $f -eq 0 ]] && echo PASS || echo FAIL) $label ($p passed, $f failed, $k skipped)")
   else
     FAILED=$((FAILED + 1))
-    SUMMARY+=("FAIL build.sh under bad input: ci/test-build-sh.sh did not finish (log: $WORK/build-sh.log)")
+    SUMMARY+=("FAIL $label: $1 did not finish (log: $log)")
   fi
+}
+
+# The 2.7 .deb, installed with apt into a clean Debian 12 chroot (needs root
+# for chroot and mounts; the other packages are ci/test-packages.sh's own).
+deb_tests() {
+  if [[ $(id -u) -ne 0 ]]; then
+    SKIPPED=$((SKIPPED + 1))
+    SUMMARY+=("SKIP 2.7 .deb: needs root (chroot, mounts, debootstrap)")
+    return 0
+  fi
+  sub_suite "2.7 .deb in a clean Debian 12 chroot" "$WORK/packages.log" \
+    env GCFREEZE_PKG_DIR="$WORK/pkg" "$TOP/ci/test-packages.sh" --deb-only 2.7
 }
 
 main() {
@@ -150,7 +166,8 @@ main() {
   ensure_tools
   local v
   for v in "${versions[@]}"; do test_version "$v"; done
-  build_sh_tests
+  sub_suite "build.sh under bad input" "$WORK/build-sh.log" "$TOP/ci/test-build-sh.sh"
+  [[ "${GCFREEZE_CI_DEB:-1}" == 0 ]] || deb_tests
   echo
   printf '%s\n' "${SUMMARY[@]}"
   # Skipped versions are named above with their reason; the closing line
