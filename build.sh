@@ -21,6 +21,12 @@ DEB_BUILD_DEPS=(build-essential pkg-config ca-certificates curl xz-utils
   libsqlite3-dev libgdbm-dev libgdbm-compat-dev libdb-dev tk-dev libffi-dev
   uuid-dev libexpat1-dev libnsl-dev libtirpc-dev)
 
+# Modules 2.7's setup.py reports as missing on every 64-bit Linux host.
+declare -A NOT_FOR_THIS_HOST=(
+  [bsddb185]="needs Berkeley DB 1.85, which current distributions do not ship"
+  [dl]="32-bit hosts only" [imageop]="32-bit hosts only" [sunaudiodev]="Solaris only"
+)
+
 PREFIX=/usr/local
 SOURCE=
 JOBS=$(nproc 2>/dev/null || echo 2)
@@ -371,17 +377,25 @@ do_make() { make -C "$TREE" -j "$JOBS"; }
 # setup.py ends its output with the extension modules it could not build;
 # a drop-in interpreter must not hide them.
 modules_report() {
-  local missing failed
+  local missing failed name na=() left=()
   missing=$(awk '/necessary bits to build these modules were not found/ { on = 1; next }
     on && /^$/ { on = 0 } on && !/^To find/ { printf "%s ", $0 }' "$1" | tr -s ' ')
   failed=$(awk '/^Failed to build these modules/ { on = 1; next }
     on && /^$/ { on = 0 } on { printf "%s ", $0 }' "$1" | tr -s ' ')
-  if [[ -z "${missing// /}${failed// /}" ]]; then
+  # setup.py lists modules of other platforms as missing too: say which
+  for name in $missing; do
+    if [[ -n "${NOT_FOR_THIS_HOST[$name]:-}" ]]; then na+=("$name (${NOT_FOR_THIS_HOST[$name]})"); else left+=("$name"); fi
+  done
+  if [[ ${#left[@]} -eq 0 && -z "${failed// /}" ]]; then
     printf '    %-10s every extension module was built\n' modules
   else
-    [[ -z "${missing// /}" ]] || printf '    %-10s not built (no headers or library): %s\n' modules "$missing"
+    [[ ${#left[@]} -eq 0 ]] || printf '    %-10s not built (no headers or library): %s\n' modules "${left[*]}"
     [[ -z "${failed// /}" ]] || printf '    %-10s FAILED to build: %s\n' modules "$failed"
   fi
+  [[ ${#na[@]} -eq 0 ]] || printf '    %-10s not for this platform (setup.py lists them anyway): %s\n' modules "$(printf '%s, ' "${na[@]}" | sed 's/, $//')"
+  case " ${left[*]} " in
+    *" nis "*) printf '    %-10s nis needs libnsl and libtirpc: apt-get install libnsl-dev libtirpc-dev\n' modules ;;
+  esac
 }
 
 # The interpreter's own test_gc, and the freeze API itself, in the build tree.
