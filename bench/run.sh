@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/run.sh [VERSION...] — every benchmark, stock and patched side by side
+# bench/run.sh [--no-build] [VERSION...] — every benchmark, stock and patched side by side
 # in one run, for each version whose source is available.  Writes
 # bench/results/results.jsonl and the table bench/results/README.md, and
 # draws bench/results/cow.png.
@@ -10,6 +10,8 @@ BENCH=$TOP/bench
 RESULTS=${GCFREEZE_BENCH_RESULTS:-$BENCH/results}
 PREFIXES=${GCFREEZE_BENCH_PREFIXES:-/opt/gcfreeze-bench}
 LOGS=${GCFREEZE_BENCH_LOGS:-/tmp/gcfreeze-bench}
+# --no-build: use the interpreters already in PREFIXES (ci/parity.sh's too)
+BUILD=1
 
 step() {
   local label=$1 start
@@ -50,8 +52,13 @@ bench_version() {
     return 0
   fi
   local stock=$PREFIXES/$series-stock/bin/python$series patched=$PREFIXES/$series/bin/python$series
-  step "build patched" "$TOP/build.sh" --no-test --prefix "$PREFIXES/$series" "$rel"
-  step "build stock (same tree, no series)" "$TOP/build.sh" --no-test --stock --prefix "$PREFIXES/$series-stock" "$rel"
+  if [[ $BUILD -eq 1 ]]; then
+    step "build patched" "$TOP/build.sh" --no-test --prefix "$PREFIXES/$series" "$rel"
+    step "build stock (same tree, no series)" "$TOP/build.sh" --no-test --stock --prefix "$PREFIXES/$series-stock" "$rel"
+  elif [[ ! -x "$stock" || ! -x "$patched" ]]; then
+    echo "    --no-build, but $stock or $patched is missing: run without --no-build" >&2
+    exit 1
+  fi
   local heap
   for heap in lists objs; do
     step "cow $heap: stock" record cow stock "$stock" "$BENCH/cow.py" --heap "$heap"
@@ -80,6 +87,10 @@ ensure_tools() {
 }
 
 main() {
+  if [[ "${1:-}" == --no-build ]]; then
+    BUILD=0
+    shift
+  fi
   local versions=("$@")
   [[ ${#versions[@]} -gt 0 ]] || mapfile -t versions < <(awk '!/^#/ && NF >= 4 { print $1 }' "$TOP/versions.txt")
   mkdir -p "$RESULTS" "$LOGS"
