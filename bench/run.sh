@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh [--no-build] [VERSION...] — every benchmark, stock and patched side by side
 # in one run, for each version whose source is available.  Writes
-# bench/results/results.jsonl and the table bench/results/README.md, and
+# bench/results/results-X.Y.jsonl (results.jsonl: all of them) and the table bench/results/README.md, and
 # draws bench/results/cow.png.
 set -euo pipefail
 
@@ -34,13 +34,13 @@ record() {
   shift 2
   "$@" --json | while IFS= read -r line; do
     printf '{"kind": "%s", "build": "%s", %s\n' "$kind" "$build" "${line#\{}"
-  done >>"$RESULTS/results.jsonl"
+  done >>"$JSONL"
 }
 
 overhead_json() {
   "$BENCH/overhead.sh" "$1" "$2" | awk -v py="$3" 'NR > 1 {
     printf "{\"kind\": \"overhead\", \"build\": \"both\", \"python\": \"%s\", \"workload\": \"%s\", \"stock_ir\": %s, \"patched_ir\": %s, \"ratio\": %s}\n", py, $1, $2, $3, $4 }' \
-    >>"$RESULTS/results.jsonl"
+    >>"$JSONL"
 }
 
 bench_version() {
@@ -59,6 +59,8 @@ bench_version() {
     echo "    --no-build, but $stock or $patched is missing: run without --no-build" >&2
     exit 1
   fi
+  JSONL=$RESULTS/results-$series.jsonl
+  : >"$JSONL"
   local heap
   for heap in lists objs; do
     step "cow $heap: stock" record cow stock "$stock" "$BENCH/cow.py" --heap "$heap"
@@ -96,9 +98,10 @@ main() {
   mkdir -p "$RESULTS" "$LOGS"
   : >"$LOGS/bench.log"
   ensure_tools
-  : >"$RESULTS/results.jsonl"
   local v
   for v in "${versions[@]}"; do bench_version "$v"; done
+  # every version measured so far, this run's replacing earlier ones
+  cat "$RESULTS"/results-*.jsonl >"$RESULTS/results.jsonl"
   /usr/bin/python3 "$BENCH/report.py" "$RESULTS/results.jsonl" "$RESULTS"
   echo "results: $RESULTS/README.md, $RESULTS/cow.png"
 }
