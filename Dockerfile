@@ -3,6 +3,8 @@
 #
 #   docker build --build-arg PYTHON_VERSION=2.7 -t python-gcfreeze:2.7 .
 #
+# PYTHON_VERSION is a series: 2.7, 3.4, 3.5 or 3.6.
+#
 # The interpreter is built by ./build.sh (which installs its own build
 # dependencies) into /usr/local; the final stage has the runtime libraries
 # only, found with ldd on the built binaries.  The Python source comes from
@@ -33,7 +35,7 @@ RUN set -eu; \
     rm /tmp/ldd.txt; \
     echo "runtime packages: $(tr '\n' ' ' </runtime-packages)"
 
-FROM ${BASE_IMAGE}
+FROM ${BASE_IMAGE} AS runtime
 ARG PYTHON_VERSION
 ENV PATH=/usr/local/bin:$PATH \
     LANG=C.UTF-8
@@ -60,5 +62,15 @@ RUN set -eu; \
     python --version; pip --version; \
     python -c 'import gc; gc.freeze(); gc.unfreeze()'
 
-# python is python3 on a 3.x image and python2 on 2.7 (CMD cannot use ARGs).
+# The official images' CMD: python3 on 3.x, python on 2.7.  CMD cannot use
+# an ARG, so the last stage is picked by name.
+FROM runtime AS python-2.7
 CMD ["python"]
+FROM runtime AS python-3.4
+CMD ["python3"]
+FROM runtime AS python-3.5
+CMD ["python3"]
+FROM runtime AS python-3.6
+CMD ["python3"]
+
+FROM python-${PYTHON_VERSION}

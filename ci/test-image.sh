@@ -130,6 +130,11 @@ image_smoke() {
     run_in "$ctr" sh -c "command -v $name" || { echo "no $name on PATH"; return 1; }
   done
   run_in "$ctr" sh -c "[ \"\$(python -c 'import sys; print(\"%d.%d\" % sys.version_info[:2])')\" = $series ]"
+  # the official images' CMD
+  local want='[python3]' cmd
+  [[ $major -ne 2 ]] || want='[python]'
+  cmd=$(bah inspect --type image --format '{{.OCIv1.Config.Cmd}}' "$IMAGE_REPO:$series")
+  [[ "$cmd" == "$want" ]] || { echo "CMD is $cmd, not $want"; return 1; }
 }
 
 image_pip() {
