@@ -23,6 +23,11 @@ SUITE_TIMEOUT=${PARITY_TIMEOUT:-5400}
 PASSED=0 FAILED=0 SKIPPED=0
 SUMMARY=()
 
+# The suite runs without the caller's PYTHON* variables (PYTHONDONTWRITEBYTECODE
+# alone fails test_import's byte-code tests).
+CLEAN_ENV=(env)
+for var in $(compgen -e | grep '^PYTHON' || true); do CLEAN_ENV+=(-u "$var"); done
+
 say() { printf '==> %s\n' "$*"; }
 note() { printf '    %s\n' "$*"; }
 
@@ -49,7 +54,7 @@ run_suite() {
   # 3.x: a hung test is killed after 15 minutes (faulthandler) and reported
   "$python" -c 'import sys; sys.exit(sys.version_info < (3, 3))' && extra=(--timeout 900)
   start=$(date +%s)
-  (cd "$dir" && TMPDIR=$dir/tmp HOME=$dir timeout "$SUITE_TIMEOUT" \
+  (cd "$dir" && "${CLEAN_ENV[@]}" TMPDIR="$dir/tmp" HOME="$dir" timeout "$SUITE_TIMEOUT" \
     "$python" -m test -j "$JOBS" -u "$RESOURCES" "${extra[@]}") >"$log" 2>&1 || rc=$?
   echo "suite took $(($(date +%s) - start))s (exit $rc)" >>"$log"
   rm -rf "$dir"
@@ -62,8 +67,8 @@ run_suite() {
 rerun_alone() {
   local stock=$1 patched=$2 name=$3 s=0 p=0 dir=$WORK/rerun
   rm -rf "$dir" && mkdir -p "$dir"
-  (cd "$dir" && HOME=$dir timeout 1800 "$stock" -m test -v -u "$RESOURCES" "$name") 2>&1 || s=$?
-  (cd "$dir" && HOME=$dir timeout 1800 "$patched" -m test -v -u "$RESOURCES" "$name") 2>&1 || p=$?
+  (cd "$dir" && "${CLEAN_ENV[@]}" HOME="$dir" timeout 1800 "$stock" -m test -v -u "$RESOURCES" "$name") 2>&1 || s=$?
+  (cd "$dir" && "${CLEAN_ENV[@]}" HOME="$dir" timeout 1800 "$patched" -m test -v -u "$RESOURCES" "$name") 2>&1 || p=$?
   rm -rf "$dir"
   echo "$name $s $p"
 }
