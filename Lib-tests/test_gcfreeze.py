@@ -515,5 +515,15 @@ class GCFreezeTest(unittest.TestCase):
         self.assert_consistent(frozen=False)
 
 
+def test_main():
+    # 2.7's regrtest (ci/debug-checks.sh: -m test -R 3:3 test_gcfreeze) runs
+    # only a module's test_main(); 3.x's finds the tests itself.
+    try:
+        from test import support
+    except ImportError:
+        from test import test_support as support
+    support.run_unittest(unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__]))
+
+
 if __name__ == '__main__':
     unittest.main()

@@ -23,16 +23,16 @@
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=ci/lib.sh
+. "$TOP/ci/lib.sh"
 WORK=${GCFREEZE_PKG_DIR:-/tmp/gcfreeze-pkg}
 BUILD_DIR=$WORK/build
 DIST=$WORK/dist
 ROOTFS_CACHE=${GCFREEZE_ROOTFS_CACHE:-/var/cache/gcfreeze}
 ROOT_TAR=$ROOTFS_CACHE/bookworm-minbase.tar
-CHROOT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 PASSED=0 FAILED=0 SKIPPED=0
 DEB_ONLY=0
 SUMMARY=()
-MOUNTS=()
 
 note() { printf '    %s\n' "$*"; }
 say() { printf '==> %s\n' "$*"; }
@@ -82,86 +82,20 @@ ensure_tools() {
     >"$WORK/apt-tools.log" 2>&1 || { tail -n 20 "$WORK/apt-tools.log"; die "apt-get could not install ${missing[*]}"; }
 }
 
-# The Debian mirror this machine's apt uses (deb822 URIs, or a one-line entry).
-debian_mirror() {
-  local f
-  for f in /etc/apt/sources.list.d/*.sources /etc/apt/sources.list; do
-    [[ -r "$f" ]] || continue
-    awk '/^URIs:/ { for (i = 2; i <= NF; i++) print $i }
-      /^deb[ \t]/ { for (i = 2; i <= NF; i++) if ($i !~ /^\[/ && $i ~ /:\/\//) { print $i; break } }' "$f"
-  done | grep -m1 -E '/debian/?$' || true
-}
-
-make_root_tar() {
-  local mirror dir=$ROOTFS_CACHE/bookworm-minbase.part
-  mirror=$(debian_mirror)
-  [[ -n "$mirror" ]] || die "no Debian mirror in /etc/apt: cannot debootstrap"
-  mkdir -p "$ROOTFS_CACHE"
-  rm -rf --one-file-system "$dir"
-  debootstrap --variant=minbase bookworm "$dir" "$mirror" >"$ROOTFS_CACHE/debootstrap.log" 2>&1 ||
-    { tail -n 20 "$ROOTFS_CACHE/debootstrap.log" >&2; die "debootstrap failed (log: $ROOTFS_CACHE/debootstrap.log)"; }
-  # as in the official slim images: no package lists, no downloaded .debs
-  rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/archives/*.deb
-  tar -C "$dir" --numeric-owner -cf "$ROOT_TAR.part" .
-  mv "$ROOT_TAR.part" "$ROOT_TAR"
-  rm -rf --one-file-system "$dir"
-}
-
 # The cached Debian 12 minbase root, made once and reused across runs.
 ensure_root_tar() {
   [[ -s "$ROOT_TAR" ]] && return 0
   local start
   start=$(date +%s)
   say "debootstrap --variant=minbase bookworm (once; cached in $ROOT_TAR)"
-  make_root_tar
+  make_root_tar bookworm "$ROOT_TAR" "$ROOTFS_CACHE/debootstrap.log"
   say "Debian 12 root cached ($(($(date +%s) - start))s, $(du -h "$ROOT_TAR" | cut -f1))"
 }
 
-# --- chroots --------------------------------------------------------------------
+# --- chroots (helpers in ci/lib.sh) --------------------------------------------
 
-mounted_under() { awk -v d="$1" '$2 == d || index($2, d "/") == 1 { print $2 }' /proc/mounts; }
-
-unmount_root() {
-  local root=$1 m
-  while read -r m; do
-    umount -R "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
-  done < <(mounted_under "$root" | sort -r)
-}
-
-# Remove a chroot only when nothing is mounted in it any more.
-remove_root() {
-  local root=$1
-  [[ -e "$root" ]] || return 0
-  unmount_root "$root"
-  [[ -z "$(mounted_under "$root")" ]] || die "$root still has mounts: $(mounted_under "$root" | tr '\n' ' ')"
-  rm -rf --one-file-system "$root"
-}
-
-cleanup() {
-  local m
-  for m in "${MOUNTS[@]+"${MOUNTS[@]}"}"; do unmount_root "$m"; done
-}
-trap cleanup EXIT
+trap unmount_all EXIT
 trap 'exit 130' INT TERM
-
-# A fresh copy of the cached root with /proc and /dev, and this machine's DNS.
-fresh_root() {
-  local root=$1
-  remove_root "$root"
-  mkdir -p "$root"
-  tar -C "$root" --numeric-owner -xf "$ROOT_TAR"
-  cp -L /etc/resolv.conf "$root/etc/resolv.conf"
-  MOUNTS+=("$root")
-  mount -t proc proc "$root/proc"
-  mount --rbind /dev "$root/dev"
-  mount --make-rslave "$root/dev"
-}
-
-in_root() {
-  local root=$1
-  shift
-  chroot "$root" /usr/bin/env -i PATH="$CHROOT_PATH" HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
-}
 
 # Every file, symlink and directory of the root but the pseudo file systems.
 root_listing() {
@@ -235,7 +169,7 @@ test_deb() {
   deb=$(sed -n 's/.*packaged: wrote \([^ ]*\.deb\).*/\1/p' "$logs/build-deb.log" | tail -n 1)
   [[ -f "$deb" ]] || { note "FAIL  no .deb named in $logs/build-deb.log"; FAILED=$((FAILED + 1)); VERSION_OK=0; return 0; }
   note "      $(basename "$deb") $(du -h "$deb" | cut -f1); $(dpkg-deb -f "$deb" Depends | cut -c1-160)"
-  fresh_root "$root"
+  fresh_root "$root" "$ROOT_TAR"
   root_listing "$root" >"$logs/root-before.list"
   if check "apt-get install ./$(basename "$deb") (clean Debian 12 chroot)" "$logs/deb-install.log" deb_install "$root" "$deb" "$pkg" "$logs"; then
     check "python$series-gcfreeze: gc.freeze()" "$logs/deb-smoke.log" deb_smoke "$root" "$series" || true
