@@ -10,7 +10,9 @@ OUT=${GCFREEZE_BENCH_OUT:-/tmp/gcfreeze-bench/callgrind}
 instructions() {
   local python=$1 workload=$2 file
   file=$OUT/$(basename "$python")-$(basename "$workload" .py)-$RANDOM.out
-  valgrind --tool=callgrind --callgrind-out-file="$file" -- "$python" -S "$workload" >/dev/null 2>&1
+  # a fixed hash seed: 3.x randomizes str hashes per process, which moves
+  # the count by up to 4 % from one run to the next
+  env PYTHONHASHSEED=0 valgrind --tool=callgrind --callgrind-out-file="$file" -- "$python" -S "$workload" >/dev/null 2>&1
   awk '/^summary:/ { print $2 }' "$file"
 }
 
