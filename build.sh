@@ -320,7 +320,11 @@ apply_series() {
       echo "Applying ${dir#"$TOP"/}/$patch"
       if ! out=$(patch -d "$tree" -p1 -N -f --fuzz=0 --no-backup-if-mismatch <"$dir/$patch" 2>&1); then
         echo "$out"
-        file=$(printf '%s\n' "$out" | awk '/^patching file /{ f = $3 } /FAILED|malformed|can.t find file/ { print f; exit }')
+        # the file patch was at when it failed, or the one it did not find
+        file=$(printf '%s\n' "$out" | awk '/^patching file / { f = $3 }
+          /^\|\+\+\+ / { m = $2; sub(/^b\//, "", m) }
+          /FAILED|malformed/ { print f; exit }
+          /No file to patch/ { print m " (no such file in the tree)"; exit }')
         echo "${dir#"$TOP"/}/$patch no longer applies${file:+ to $file}"
         return 1
       fi

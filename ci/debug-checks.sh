@@ -11,22 +11,9 @@ set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WORK=${GCFREEZE_DEBUG_DIR:-/tmp/gcfreeze-debug}
-PASSED=0 FAILED=0 SKIPPED=0
-
-check() {
-  local name=$1 log=$2 start rc=0
-  shift 2
-  start=$(date +%s)
-  "$@" >"$log" 2>&1 || rc=$?
-  if [[ $rc -eq 0 ]]; then
-    PASSED=$((PASSED + 1))
-    printf '    ok    %s (%ss)\n' "$name" "$(($(date +%s) - start))"
-  else
-    FAILED=$((FAILED + 1))
-    printf '    FAIL  %s (%ss) — last lines of %s:\n' "$name" "$(($(date +%s) - start))" "$log"
-    tail -n 25 "$log" | sed 's/^/        /'
-  fi
-}
+# shellcheck source=ci/lib.sh
+. "$TOP/ci/lib.sh"
+SKIPPED=0
 
 # The Lib-tests as regrtest modules, so that -R can hunt their refleaks.
 lib_tests_dir() {

@@ -1,20 +1,81 @@
-# ci/lib.sh — Debian chroots for the ci scripts (sourced by
-# ci/test-packages.sh and ci/test-debian11.sh).
+# ci/lib.sh — what the ci scripts share: counted checks, and Debian chroots
+# (sourced by ci/test.sh, ci/debug-checks.sh, ci/test-packages.sh,
+# ci/test-image.sh and ci/test-debian11.sh).
 #
+# say, note           a heading line, an indented line
+# die MESSAGE         "ci/SCRIPT: error: MESSAGE" on stderr, exit 1
+# check NAME LOG CMD...
+#                     one counted check (PASSED or FAILED; on failure also
+#                     VERSION_OK=0): CMD runs with errexit of its own and its
+#                     output in LOG, one line with the duration, the log's
+#                     tail on failure; LAST_SECONDS is its duration.  Call it
+#                     as a command of its own, never in "if", "||" or "&&":
+#                     there bash ignores errexit in everything it runs, the
+#                     subshell too, and a failing step would pass unseen.
+#                     It returns 0; ok tells whether the check passed.
+# ok                  whether the last check passed
+# install_tools LOG PKG...
+#                     apt-get install PKG... (as root), the log's tail and
+#                     die when that fails
 # debian_mirror       the Debian mirror this machine's apt uses
 # make_root_tar SUITE TAR LOG
 #                     debootstrap a minbase SUITE root from that mirror into
 #                     the tarball TAR (written whole or not at all)
-# fresh_root ROOT TAR a fresh copy of TAR at ROOT, with /proc, /dev and DNS;
+# fresh_root ROOT TAR a fresh copy of TAR at ROOT, with /proc, /dev, DNS and
+#                     apt retries;
 #                     its mounts are recorded in MOUNTS
 # in_root ROOT CMD... run CMD in ROOT with a clean environment (NAME=VALUE
 #                     arguments before CMD are added to it)
 # remove_root ROOT    unmount everything under ROOT, then remove it
+# lib_tests_into ROOT a clean copy of Lib-tests at ROOT/Lib-tests (no byte code
+#                     of the host's interpreters)
 # unmount_all         unmount every root fresh_root made (for trap ... EXIT)
 # shellcheck shell=bash
 
 CHROOT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 MOUNTS=()
+PASSED=0 FAILED=0
+# shellcheck disable=SC2034  # read by the scripts that source this
+VERSION_OK=1 LAST_SECONDS=0 CHECK_OK=1
+
+say() { printf '==> %s\n' "$*"; }
+note() { printf '    %s\n' "$*"; }
+die() {
+  printf 'ci/%s: error: %s\n' "${0##*/}" "$1" >&2
+  exit 1
+}
+
+# shellcheck disable=SC2034  # VERSION_OK is read by the scripts that source this
+check() {
+  local name=$1 log=$2 start rc
+  shift 2
+  start=$(date +%s)
+  # a subshell with errexit of its own: a failing command ends the check
+  set +e
+  (set -e; "$@") >"$log" 2>&1
+  rc=$?
+  set -e
+  LAST_SECONDS=$(($(date +%s) - start))
+  if [[ $rc -eq 0 ]]; then
+    PASSED=$((PASSED + 1)) CHECK_OK=1
+    note "ok    $name (${LAST_SECONDS}s)"
+  else
+    FAILED=$((FAILED + 1)) CHECK_OK=0 VERSION_OK=0
+    note "FAIL  $name (${LAST_SECONDS}s) — last lines of $log:"
+    tail -n 25 "$log" | sed 's/^/        /'
+  fi
+}
+
+ok() { [[ $CHECK_OK -eq 1 ]]; }
+
+install_tools() {
+  local log=$1
+  shift
+  [[ $(id -u) -eq 0 ]] || die "missing tools: sudo apt-get install $*"
+  say "installing $*"
+  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"; } \
+    >"$log" 2>&1 || { tail -n 20 "$log"; die "apt-get could not install $*"; }
+}
 
 # The Debian mirror this machine's apt uses (deb822 URIs, or a one-line entry).
 debian_mirror() {
@@ -77,10 +138,19 @@ fresh_root() {
   mkdir -p "$root"
   tar -C "$root" --numeric-owner -xf "$tar"
   cp -L /etc/resolv.conf "$root/etc/resolv.conf"
+  # a mirror that times out once in a while must not fail a long run
+  echo 'Acquire::Retries "5";' >"$root/etc/apt/apt.conf.d/80gcfreeze-retries"
   MOUNTS+=("$root")
   mount -t proc proc "$root/proc"
   mount --rbind /dev "$root/dev"
   mount --make-rslave "$root/dev"
+}
+
+lib_tests_into() {
+  rm -rf "$1/Lib-tests"
+  cp -a "$TOP/Lib-tests" "$1/Lib-tests"
+  rm -rf "$1/Lib-tests/__pycache__"
+  find "$1/Lib-tests" -name '*.pyc' -delete
 }
 
 in_root() {

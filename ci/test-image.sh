@@ -12,47 +12,17 @@
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=ci/lib.sh
+. "$TOP/ci/lib.sh"
 WORK=${GCFREEZE_IMAGE_DIR:-/tmp/gcfreeze-image}
 CACHE=${GCFREEZE_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/gcfreeze}
 BASE_IMAGE=localhost/debian:bookworm-slim
 IMAGE_REPO=localhost/python-gcfreeze
-PASSED=0 FAILED=0 SKIPPED=0
+SKIPPED=0
 SUMMARY=()
 CONTAINERS=()
 
-note() { printf '    %s\n' "$*"; }
-say() { printf '==> %s\n' "$*"; }
-die() {
-  printf 'ci/test-image.sh: error: %s\n' "$1" >&2
-  exit 1
-}
-
 bah() { buildah --storage-driver vfs "$@"; }
-
-# check NAME LOG COMMAND...: one counted check; its output goes to LOG, and
-# its tail is printed when it fails.
-check() {
-  local name=$1 log=$2 start rc=0
-  shift 2
-  start=$(date +%s)
-  set +e
-  (
-    set -e
-    "$@"
-  ) >"$log" 2>&1
-  rc=$?
-  set -e
-  if [[ $rc -eq 0 ]]; then
-    PASSED=$((PASSED + 1))
-    note "ok    $name ($(($(date +%s) - start))s)"
-  else
-    FAILED=$((FAILED + 1))
-    VERSION_OK=0
-    note "FAIL  $name ($(($(date +%s) - start))s) — last lines of $log:"
-    tail -n 25 "$log" | sed 's/^/        /'
-  fi
-  return "$rc"
-}
 
 cleanup() {
   local c
@@ -62,10 +32,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 ensure_tools() {
-  command -v buildah >/dev/null 2>&1 && return 0
-  say "installing buildah"
-  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends buildah; } \
-    >"$WORK/apt-buildah.log" 2>&1 || { tail -n 20 "$WORK/apt-buildah.log"; die "apt-get could not install buildah"; }
+  command -v buildah >/dev/null 2>&1 || install_tools "$WORK/apt-buildah.log" buildah
 }
 
 # The base image: the cached debootstrap minbase root of ci/test-packages.sh
@@ -178,14 +145,16 @@ test_version() {
   fi
   logs=$WORK/logs-$rel image=$IMAGE_REPO:$series
   mkdir -p "$logs"
-  check "sources/ for the build context" "$logs/sources.log" fill_sources "$rel" || return 0
-  if check "buildah bud $image" "$logs/build.log" build_image "$series" "$image"; then
+  check "sources/ for the build context" "$logs/sources.log" fill_sources "$rel"
+  ok || return 0
+  check "buildah bud $image" "$logs/build.log" build_image "$series" "$image"
+  if ok; then
     ctr=$(bah from --quiet "$image")
     CONTAINERS+=("$ctr")
-    check "python -c 'import gc; gc.freeze()', the usual names" "$logs/smoke.log" image_smoke "$ctr" "$series" || true
-    check "pip --version" "$logs/pip.log" image_pip "$ctr" || true
-    check "runtime libraries only (no compiler, no -dev)" "$logs/runtime.log" image_runtime_only "$ctr" || true
-    check "Lib-tests (in the image)" "$logs/lib-tests.log" image_lib_tests "$ctr" || true
+    check "python -c 'import gc; gc.freeze()', the usual names" "$logs/smoke.log" image_smoke "$ctr" "$series"
+    check "pip --version" "$logs/pip.log" image_pip "$ctr"
+    check "runtime libraries only (no compiler, no -dev)" "$logs/runtime.log" image_runtime_only "$ctr"
+    check "Lib-tests (in the image)" "$logs/lib-tests.log" image_lib_tests "$ctr"
     bah rm "$ctr" >/dev/null
     note "      $image: $(bah images --noheading --format '{{.Size}}' "$image"), CMD $(bah inspect --type image --format '{{.OCIv1.Config.Cmd}}' "$image")"
   fi

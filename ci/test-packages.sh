@@ -30,43 +30,9 @@ BUILD_DIR=$WORK/build
 DIST=$WORK/dist
 ROOTFS_CACHE=${GCFREEZE_ROOTFS_CACHE:-/var/cache/gcfreeze}
 ROOT_TAR=$ROOTFS_CACHE/bookworm-minbase.tar
-PASSED=0 FAILED=0 SKIPPED=0
+SKIPPED=0
 DEB_ONLY=0
 SUMMARY=()
-
-note() { printf '    %s\n' "$*"; }
-say() { printf '==> %s\n' "$*"; }
-die() {
-  printf 'ci/test-packages.sh: error: %s\n' "$1" >&2
-  exit 1
-}
-
-# check NAME LOG COMMAND...: one counted check; its output goes to LOG, and
-# its tail is printed when it fails.
-check() {
-  local name=$1 log=$2 start rc=0
-  shift 2
-  start=$(date +%s)
-  # errexit of its own: a failing command ends the check (errexit is off in
-  # a function called as "cmd || ...")
-  set +e
-  (
-    set -e
-    "$@"
-  ) >"$log" 2>&1
-  rc=$?
-  set -e
-  if [[ $rc -eq 0 ]]; then
-    PASSED=$((PASSED + 1))
-    note "ok    $name ($(($(date +%s) - start))s)"
-  else
-    FAILED=$((FAILED + 1))
-    VERSION_OK=0
-    note "FAIL  $name ($(($(date +%s) - start))s) — last lines of $log:"
-    tail -n 25 "$log" | sed 's/^/        /'
-  fi
-  return "$rc"
-}
 
 # --- tools and the Debian 12 root ---------------------------------------------
 
@@ -75,11 +41,7 @@ ensure_tools() {
   for cmd in debootstrap:debootstrap rpmbuild:rpm rpm2cpio:rpm2cpio dpkg-shlibdeps:dpkg-dev readelf:binutils cpio:cpio; do
     command -v "${cmd%%:*}" >/dev/null 2>&1 || missing+=("${cmd#*:}")
   done
-  [[ ${#missing[@]} -gt 0 ]] || return 0
-  [[ $(id -u) -eq 0 ]] || die "missing tools: sudo apt-get install ${missing[*]}"
-  say "installing ${missing[*]}"
-  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"; } \
-    >"$WORK/apt-tools.log" 2>&1 || { tail -n 20 "$WORK/apt-tools.log"; die "apt-get could not install ${missing[*]}"; }
+  [[ ${#missing[@]} -eq 0 ]] || install_tools "$WORK/apt-tools.log" "${missing[@]}"
 }
 
 # The cached Debian 12 minbase root, made once and reused across runs.
@@ -122,9 +84,7 @@ deb_smoke() {
 
 deb_lib_tests() {
   local root=$1 series=$2
-  rm -rf "$root/Lib-tests"
-  cp -a "$TOP/Lib-tests" "$root/Lib-tests"
-  find "$root/Lib-tests" -name __pycache__ -prune -exec rm -rf {} + -o -name '*.pyc' -delete
+  lib_tests_into "$root"
   in_root "$root" sh -c "cd /tmp && python$series-gcfreeze -m unittest discover -v -s /Lib-tests -p 'test_*.py'"
 }
 
@@ -165,17 +125,19 @@ test_deb() {
   local series=$1 rel=$2 logs=$3 deb
   local root=$WORK/root-$series pkg=python$series-gcfreeze
   check "build.sh --package deb" "$logs/build-deb.log" \
-    "$TOP/build.sh" --package deb --build-dir "$BUILD_DIR" --output "$DIST" "$rel" || return 0
+    "$TOP/build.sh" --package deb --build-dir "$BUILD_DIR" --output "$DIST" "$rel"
+  ok || return 0
   deb=$(sed -n 's/.*packaged: wrote \([^ ]*\.deb\).*/\1/p' "$logs/build-deb.log" | tail -n 1)
   [[ -f "$deb" ]] || { note "FAIL  no .deb named in $logs/build-deb.log"; FAILED=$((FAILED + 1)); VERSION_OK=0; return 0; }
   note "      $(basename "$deb") $(du -h "$deb" | cut -f1); $(dpkg-deb -f "$deb" Depends | cut -c1-160)"
   fresh_root "$root" "$ROOT_TAR"
   root_listing "$root" >"$logs/root-before.list"
-  if check "apt-get install ./$(basename "$deb") (clean Debian 12 chroot)" "$logs/deb-install.log" deb_install "$root" "$deb" "$pkg" "$logs"; then
-    check "python$series-gcfreeze: gc.freeze()" "$logs/deb-smoke.log" deb_smoke "$root" "$series" || true
-    check "Lib-tests (installed .deb)" "$logs/deb-lib-tests.log" deb_lib_tests "$root" "$series" || true
-    check "nothing written under the prefix" "$logs/deb-written.log" deb_nothing_written "$root" "$pkg" "/opt/gcfreeze/python$series" || true
-    check "apt-get remove --purge leaves nothing" "$logs/deb-purge.log" deb_purge "$root" "$pkg" "$series" "$logs" || true
+  check "apt-get install ./$(basename "$deb") (clean Debian 12 chroot)" "$logs/deb-install.log" deb_install "$root" "$deb" "$pkg" "$logs"
+  if ok; then
+    check "python$series-gcfreeze: gc.freeze()" "$logs/deb-smoke.log" deb_smoke "$root" "$series"
+    check "Lib-tests (installed .deb)" "$logs/deb-lib-tests.log" deb_lib_tests "$root" "$series"
+    check "nothing written under the prefix" "$logs/deb-written.log" deb_nothing_written "$root" "$pkg" "/opt/gcfreeze/python$series"
+    check "apt-get remove --purge leaves nothing" "$logs/deb-purge.log" deb_purge "$root" "$pkg" "$series" "$logs"
   fi
   remove_root "$root"
 }
@@ -244,14 +206,16 @@ test_rpm() {
   local scratch=$WORK/rpmroot-$series
   # the tree was just built and tested for the .deb: build.sh reuses it
   check "build.sh --package rpm" "$logs/build-rpm.log" \
-    "$TOP/build.sh" --package rpm --no-test --build-dir "$BUILD_DIR" --output "$DIST" "$rel" || return 0
+    "$TOP/build.sh" --package rpm --no-test --build-dir "$BUILD_DIR" --output "$DIST" "$rel"
+  ok || return 0
   rpmfile=$(sed -n 's/.*packaged: wrote \([^ ]*\.rpm\).*/\1/p' "$logs/build-rpm.log" | tail -n 1)
   [[ -f "$rpmfile" ]] || { note "FAIL  no .rpm named in $logs/build-rpm.log"; FAILED=$((FAILED + 1)); VERSION_OK=0; return 0; }
   note "      $(basename "$rpmfile") $(du -h "$rpmfile" | cut -f1); no RPM distribution root can be built here: Requires checked, installed with --nodeps"
-  check "rpm -qpR names the system libraries" "$logs/rpm-requires.log" rpm_requires "$rpmfile" "$series" || true
+  check "rpm -qpR names the system libraries" "$logs/rpm-requires.log" rpm_requires "$rpmfile" "$series"
   rm -rf --one-file-system "$scratch" "$scratch.before" && mkdir -p "$scratch"
-  if check "rpm --root SCRATCH --nodeps -i: layout, interpreter runs" "$logs/rpm-install.log" rpm_install "$scratch" "$rpmfile" "$series"; then
-    check "rpm -e leaves nothing" "$logs/rpm-erase.log" rpm_erase "$scratch" "$series" || true
+  check "rpm --root SCRATCH --nodeps -i: layout, interpreter runs" "$logs/rpm-install.log" rpm_install "$scratch" "$rpmfile" "$series"
+  if ok; then
+    check "rpm -e leaves nothing" "$logs/rpm-erase.log" rpm_erase "$scratch" "$series"
   fi
   rm -rf --one-file-system "$scratch" "$scratch.before"
 }
@@ -280,7 +244,8 @@ test_version() {
   logs=$WORK/logs-$rel
   mkdir -p "$logs"
   test_deb "$series" "$rel" "$logs"
-  [[ $DEB_ONLY -eq 1 ]] || test_rpm "$series" "$rel" "$logs"
+  # (not as "cmd || test_rpm": its checks need errexit)
+  if [[ $DEB_ONLY -eq 0 ]]; then test_rpm "$series" "$rel" "$logs"; fi
   if [[ $VERSION_OK -eq 1 ]]; then
     SUMMARY+=("PASS $rel packages ($(($(date +%s) - start))s)")
   else

@@ -13,42 +13,15 @@
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=ci/lib.sh
+. "$TOP/ci/lib.sh"
 WORK=${GCFREEZE_CI_DIR:-/tmp/gcfreeze-ci}
 BUILD_DIR=$WORK/build
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
-PASSED=0 FAILED=0 SKIPPED=0
+SKIPPED=0
 SUMMARY=()
 
-note() { printf '    %s\n' "$*"; }
-
-# check NAME LOG COMMAND...: one counted check; its output goes to LOG.
-check() {
-  local name=$1 log=$2 start rc=0
-  shift 2
-  start=$(date +%s)
-  "$@" >"$log" 2>&1 || rc=$?
-  if [[ $rc -eq 0 ]]; then
-    PASSED=$((PASSED + 1))
-    note "ok    $name ($(($(date +%s) - start))s)"
-  else
-    FAILED=$((FAILED + 1))
-    VERSION_OK=0
-    note "FAIL  $name ($(($(date +%s) - start))s) — last lines of $log:"
-    tail -n 25 "$log" | sed 's/^/        /'
-  fi
-  return 0
-}
-
-ensure_tools() {
-  command -v quilt >/dev/null 2>&1 && return 0
-  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
-    { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q quilt; } >"$WORK/apt-quilt.log" 2>&1 ||
-      { tail -n 20 "$WORK/apt-quilt.log"; echo "ci/test.sh: could not install quilt" >&2; exit 1; }
-  else
-    echo "ci/test.sh: quilt is missing: sudo apt-get install quilt" >&2
-    exit 1
-  fi
-}
+ensure_tools() { command -v quilt >/dev/null 2>&1 || install_tools "$WORK/apt-quilt.log" quilt; }
 
 # The series applies to the pristine tree with quilt, with no fuzz and no offset.
 quilt_check() {
