@@ -492,6 +492,31 @@ class StdlibModulesTest(BoundedTestCase):
         self.assertEqual(uuid.uuid5(uuid.NAMESPACE_DNS, 'python.org'),
                          uuid.UUID('886313e1-3b8a-5372-9b90-0c9aee199e5d'))
 
+    @unittest.skipUnless(hasattr(os, 'symlink'), 'no os.symlink')
+    def test_shutil_copies_symbolic_links(self):
+        """glibc 2.32's lchmod() always fails for a link: on 3.x os.lchmod
+        must not exist on Linux, or shutil's symlink copies fail (EOPNOTSUPP).
+        (2.7's shutil never calls it; its configure guard tests MACHDEP
+        "linux", which is "linux2" there, so 2.7.18 keeps os.lchmod.)"""
+        if sys.platform.startswith('linux') and sys.version_info >= (3,):
+            self.assertFalse(hasattr(os, 'lchmod'),
+                             'os.lchmod exists on Linux (configure found '
+                             "glibc's stub)")
+        top = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, top)
+        src = os.path.join(top, 'src')
+        os.mkdir(src)
+        with open(os.path.join(src, 'file'), 'w') as f:
+            f.write('x')
+        os.symlink('file', os.path.join(src, 'link'))
+        dst = os.path.join(top, 'dst')
+        shutil.copytree(src, dst, symlinks=True)
+        self.assertEqual(os.readlink(os.path.join(dst, 'link')), 'file')
+        if sys.version_info >= (3, 3):
+            shutil.copy2(os.path.join(src, 'link'),
+                         os.path.join(top, 'link2'), follow_symlinks=False)
+            self.assertTrue(os.path.islink(os.path.join(top, 'link2')))
+
     def test_every_built_extension_imports(self):
         """Each extension module the build produced loads: a module that
         compiled but links against a missing symbol fails here."""
