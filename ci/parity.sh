@@ -7,9 +7,11 @@
 # bench/run.sh uses too).  Each runs `-m test` in parallel with the resources
 # a sandbox without network offers; a test that fails patched but passes
 # stock is rerun alone on both, so that a flaky test is told from a
-# regression.  Prints a table per version (ci/parity_report.py), the reasons
-# recorded in ci/parity-known.txt for what fails on stock too, and ends with
-# "N passed, N failed, N skipped" (versions).
+# regression.  The tests ci/parity-alone.txt lists for the version (they
+# hang here) are left out of the parallel run and run alone on both builds
+# under a time limit.  Prints a table per version (ci/parity_report.py), the
+# reasons recorded in ci/parity-known.txt for what fails on stock too, and ends
+# with "N passed, N failed, N skipped" (versions).
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -20,6 +22,7 @@ JOBS=${PARITY_JOBS:-3}
 # the suite slower (largefile, cpu, decimal); the names exist on 2.7 and 3.x.
 RESOURCES=${PARITY_RESOURCES:-all,-network,-urlfetch,-largefile,-gui,-audio,-cpu,-decimal}
 SUITE_TIMEOUT=${PARITY_TIMEOUT:-5400}
+ALONE_TIMEOUT=${PARITY_ALONE_TIMEOUT:-300}
 PASSED=0 FAILED=0 SKIPPED=0
 SUMMARY=()
 
@@ -46,13 +49,23 @@ step() {
   return "$rc"
 }
 
-# run_suite PYTHON LOG: the whole suite, in a scratch directory of its own.
+# alone_tests SERIES: the tests ci/parity-alone.txt runs alone for SERIES.
+alone_tests() {
+  awk -v s="$1" '!/^#/ && NF >= 3 && ($1 == s || $1 == "*") { print $2 }' "$TOP/ci/parity-alone.txt"
+}
+
+# run_suite PYTHON LOG [TEST...]: the whole suite but the TESTs, in a scratch
+# directory of its own.
 run_suite() {
   local python=$1 log=$2 dir start rc=0 extra=()
+  shift 2
+  [[ $# -eq 0 ]] || extra=(-x "$@")
   dir=$(dirname "$log")/$(basename "$log" .log).cwd
   rm -rf "$dir" && mkdir -p "$dir/tmp"
   # 3.x: a hung test is killed after 15 minutes (faulthandler) and reported
-  "$python" -c 'import sys; sys.exit(sys.version_info < (3, 3))' && extra=(--timeout 900)
+  if "$python" -c 'import sys; sys.exit(sys.version_info < (3, 3))'; then
+    extra=(--timeout 900 "${extra[@]}")
+  fi
   start=$(date +%s)
   (cd "$dir" && "${CLEAN_ENV[@]}" TMPDIR="$dir/tmp" HOME="$dir" timeout "$SUITE_TIMEOUT" \
     "$python" -m test -j "$JOBS" -u "$RESOURCES" "${extra[@]}") >"$log" 2>&1 || rc=$?
@@ -62,15 +75,16 @@ run_suite() {
   grep -Eq '^(All )?[0-9]+ tests? (OK|failed)' "$log" || { tail -n 20 "$log"; return 1; }
 }
 
-# rerun_alone STOCK PATCHED TEST: the test's output, then the line
-# "TEST stock-rc patched-rc".
+# rerun_alone STOCK PATCHED TEST [SECONDS]: the test's output on both, then
+# the line "TEST stock-rc patched-rc" (124: still running after SECONDS).
 rerun_alone() {
-  local stock=$1 patched=$2 name=$3 s=0 p=0 dir=$WORK/rerun
+  local stock=$1 patched=$2 name=$3 limit=${4:-1800} s=0 p=0 dir=$WORK/rerun
   rm -rf "$dir" && mkdir -p "$dir"
-  (cd "$dir" && "${CLEAN_ENV[@]}" HOME="$dir" timeout 1800 "$stock" -m test -v -u "$RESOURCES" "$name") 2>&1 || s=$?
-  (cd "$dir" && "${CLEAN_ENV[@]}" HOME="$dir" timeout 1800 "$patched" -m test -v -u "$RESOURCES" "$name") 2>&1 || p=$?
+  (cd "$dir" && "${CLEAN_ENV[@]}" HOME="$dir" timeout "$limit" "$stock" -m test -v -u "$RESOURCES" "$name") 2>&1 || s=$?
+  (cd "$dir" && "${CLEAN_ENV[@]}" HOME="$dir" timeout "$limit" "$patched" -m test -v -u "$RESOURCES" "$name") 2>&1 || p=$?
   rm -rf "$dir"
-  echo "$name $s $p"
+  # a killed test leaves its last line unfinished
+  printf '\n%s %s %s\n' "$name" "$s" "$p"
 }
 
 # The tests that failed (or changed the environment) patched but not stock.
@@ -79,7 +93,7 @@ suspects() {
 }
 
 test_version() {
-  local v=$1 line series rel rc=0 start logs stock patched name
+  local v=$1 line series rel rc=0 start logs stock patched name alone=()
   line=$(awk -v v="$v" '!/^#/ && NF >= 4 && ($1 == v || $2 == v) { print; exit }' "$TOP/versions.txt")
   if [[ -z "$line" ]]; then
     echo "ci/parity.sh: error: unknown version $v (known: $(awk '!/^#/ && NF >= 4 { printf "%s ", $1 }' "$TOP/versions.txt"))" >&2
@@ -98,17 +112,23 @@ test_version() {
   logs=$WORK/$rel
   mkdir -p "$logs"
   stock=$PREFIXES/$series-stock/bin/python$series
+  mapfile -t alone < <(alone_tests "$series")
   patched=$PREFIXES/$series/bin/python$series
   if ! step "build patched → $PREFIXES/$series" "$logs/build.log" \
     "$TOP/build.sh" --no-test --prefix "$PREFIXES/$series" "$rel" ||
     ! step "build stock → $PREFIXES/$series-stock" "$logs/build-stock.log" \
       "$TOP/build.sh" --no-test --stock --prefix "$PREFIXES/$series-stock" "$rel" ||
-    ! step "-m test -j$JOBS, stock" "$logs/stock.step.log" run_suite "$stock" "$logs/stock.log" ||
-    ! step "-m test -j$JOBS, patched" "$logs/patched.step.log" run_suite "$patched" "$logs/patched.log"; then
+    ! step "-m test -j$JOBS, stock" "$logs/stock.step.log" run_suite "$stock" "$logs/stock.log" "${alone[@]}" ||
+    ! step "-m test -j$JOBS, patched" "$logs/patched.step.log" run_suite "$patched" "$logs/patched.log" "${alone[@]}"; then
     FAILED=$((FAILED + 1))
     SUMMARY+=("FAIL $rel: a step did not finish (logs in $logs)")
     return 0
   fi
+  : >"$logs/alone.txt"
+  for name in "${alone[@]}"; do
+    step "$name alone, both (limit ${ALONE_TIMEOUT}s)" "$logs/alone-$name.log" \
+      rerun_alone "$stock" "$patched" "$name" "$ALONE_TIMEOUT" && tail -n 1 "$logs/alone-$name.log" >>"$logs/alone.txt"
+  done
   : >"$logs/rerun.txt"
   for name in $(suspects "$patched" "$logs/stock.log" "$logs/patched.log"); do
     step "rerun $name alone, both" "$logs/rerun-$name.log" \
@@ -116,7 +136,8 @@ test_version() {
   done
   echo
   if "$patched" "$TOP/ci/parity_report.py" --series "$series" --release "$rel" \
-    --known "$TOP/ci/parity-known.txt" "$logs/stock.log" "$logs/patched.log" "$logs/rerun.txt" | tee "$logs/table.txt"; then
+    --known "$TOP/ci/parity-known.txt" --alone-reasons "$TOP/ci/parity-alone.txt" --alone "$logs/alone.txt" \
+    "$logs/stock.log" "$logs/patched.log" "$logs/rerun.txt" | tee "$logs/table.txt"; then
     PASSED=$((PASSED + 1))
     SUMMARY+=("PASS $rel: no test fails patched but passes stock ($(($(date +%s) - start))s)")
   else

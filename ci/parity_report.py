@@ -1,11 +1,14 @@
 """Compare two regrtest logs (stock and patched) of one release.
 
     python ci/parity_report.py --series 3.6 --release 3.6.15 \
-        --known ci/parity-known.txt STOCK.log PATCHED.log [RERUN.txt]
+        --known ci/parity-known.txt [--alone-reasons ci/parity-alone.txt \
+        --alone ALONE.txt] STOCK.log PATCHED.log [RERUN.txt]
 
 Prints the table of ci/parity.sh and exits 1 when a test fails patched but
 passes stock (and did not pass when rerun alone: RERUN.txt lists, one per
-line, "name stock-rc patched-rc" for the tests ci/parity.sh reran).
+line, "name stock-rc patched-rc" for the tests ci/parity.sh reran), or when a
+test left out of the parallel run passes alone stock but not patched
+(ALONE.txt, in the same format).
 Runs on 2.7 and 3.x: it is run by the interpreter under test.
 """
 from __future__ import print_function
@@ -75,6 +78,14 @@ def read_known(path, series):
     return known
 
 
+def outcome(rc):
+    if rc == 0:
+        return 'passed'
+    if rc == 124:
+        return 'hung (killed)'
+    return 'failed (exit %d)' % rc
+
+
 def read_reruns(path):
     reruns = {}
     if not path:
@@ -89,13 +100,16 @@ def read_reruns(path):
 
 def main(argv):
     args = list(argv)
-    opts = {'--series': '?', '--release': '?', '--known': None}
+    opts = {'--series': '?', '--release': '?', '--known': None,
+            '--alone-reasons': None, '--alone': None}
     while args and args[0] in opts:
         opts[args[0]] = args[1]
         del args[:2]
     stock_log, patched_log = args[0], args[1]
     reruns = read_reruns(args[2] if len(args) > 2 else None)
     known = read_known(opts['--known'], opts['--series'])
+    alone = read_reruns(opts['--alone'])
+    alone_known = read_known(opts['--alone-reasons'], opts['--series'])
     stock, patched = parse(stock_log), parse(patched_log)
 
     def ran(r):
@@ -140,6 +154,14 @@ def main(argv):
         for name in both:
             kind = 'failed' if name in stock['failed'] else 'env changed'
             print('    %-28s %-12s %s' % (name, kind, known.get(name, '(no reason recorded yet)')))
+    if alone:
+        print('  run alone, outside the parallel run (stock / patched; why):')
+        for name in sorted(alone):
+            s, p = alone[name]
+            if s == 0 and p != 0:
+                regressions.append(name)
+            print('    %-28s %s / %s; %s' % (name, outcome(s), outcome(p),
+                                          alone_known.get(name, '(no reason recorded yet)')))
     return 0 if ok and not regressions else 1
 
 
