@@ -158,10 +158,12 @@ def main(argv):
         print('  run alone, outside the parallel run (stock / patched; why):')
         for name in sorted(alone):
             s, p = alone[name]
+            why = alone_known.get(name, '(no reason recorded yet)')
             if s == 0 and p != 0:
+                # printed after the "fail patched, pass stock" line: say it here
                 regressions.append(name)
-            print('    %-28s %s / %s; %s' % (name, outcome(s), outcome(p),
-                                          alone_known.get(name, '(no reason recorded yet)')))
+                why = 'FAILS PATCHED, PASSES STOCK'
+            print('    %-28s %s / %s; %s' % (name, outcome(s), outcome(p), why))
     return 0 if ok and not regressions else 1
 
 
