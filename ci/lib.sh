@@ -18,21 +18,27 @@
 #                     apt-get install PKG... (as root), the log's tail and
 #                     die when that fails
 # debian_mirror       the Debian mirror this machine's apt uses
-# make_root_tar SUITE TAR LOG
-#                     debootstrap a minbase SUITE root from that mirror into
-#                     the tarball TAR (written whole or not at all)
+# cached_root_tar SUITE
+#                     the path of a minbase SUITE root tarball in ROOTFS_CACHE
+#                     (GCFREEZE_ROOTFS_CACHE, default /var/cache/gcfreeze),
+#                     debootstrapped once from that mirror, under a lock (the
+#                     ci scripts may run side by side), and reused; progress
+#                     on stderr
+# root_tar_path SUITE where cached_root_tar keeps it
 # fresh_root ROOT TAR a fresh copy of TAR at ROOT, with /proc, /dev, DNS and
 #                     apt retries;
 #                     its mounts are recorded in MOUNTS
 # in_root ROOT CMD... run CMD in ROOT with a clean environment (NAME=VALUE
 #                     arguments before CMD are added to it)
 # remove_root ROOT    unmount everything under ROOT, then remove it
-# lib_tests_into ROOT a clean copy of Lib-tests at ROOT/Lib-tests (no byte code
-#                     of the host's interpreters)
+# lib_tests_in_root ROOT PYTHON
+#                     the Lib-tests under PYTHON in ROOT, from a clean copy at
+#                     ROOT/Lib-tests (no byte code of the host's interpreters)
 # unmount_all         unmount every root fresh_root made (for trap ... EXIT)
 # shellcheck shell=bash
 
 CHROOT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+ROOTFS_CACHE=${GCFREEZE_ROOTFS_CACHE:-/var/cache/gcfreeze}
 MOUNTS=()
 PASSED=0 FAILED=0
 # shellcheck disable=SC2034  # read by the scripts that source this
@@ -90,6 +96,8 @@ debian_mirror() {
 # make_root_tar SUITE TAR LOG: debootstrap --variant=minbase SUITE from the
 # mirror apt uses, without package lists or downloaded .debs (as in the
 # official slim images), into TAR; its output goes to LOG.
+# make_root_tar SUITE TAR LOG: debootstrap a minbase SUITE root from that
+# mirror into the tarball TAR (written whole or not at all).
 make_root_tar() {
   local suite=$1 tar=$2 log=$3 mirror dir=$2.d.part
   mirror=$(debian_mirror)
@@ -102,6 +110,24 @@ make_root_tar() {
   tar -C "$dir" --numeric-owner -cf "$tar.part" .
   mv "$tar.part" "$tar"
   rm -rf --one-file-system "$dir"
+}
+
+root_tar_path() { echo "$ROOTFS_CACHE/$1-minbase.tar"; }
+
+cached_root_tar() {
+  local suite=$1 tar
+  tar=$(root_tar_path "$suite")
+  mkdir -p "$ROOTFS_CACHE"
+  (
+    flock 9
+    if [[ ! -s "$tar" ]]; then
+      start=$(date +%s)
+      say "debootstrap --variant=minbase $suite from $(debian_mirror) (once; cached in $tar)"
+      make_root_tar "$suite" "$tar" "$ROOTFS_CACHE/debootstrap-$suite.log" || exit 1
+      say "$suite root cached ($(($(date +%s) - start))s, $(du -h "$tar" | cut -f1))"
+    fi
+  ) 9>"$tar.lock" >&2 || return 1
+  echo "$tar"
 }
 
 mounted_under() { awk -v d="$1" '$2 == d || index($2, d "/") == 1 { print $2 }' /proc/mounts; }
@@ -146,11 +172,13 @@ fresh_root() {
   mount --make-rslave "$root/dev"
 }
 
-lib_tests_into() {
-  rm -rf "$1/Lib-tests"
-  cp -a "$TOP/Lib-tests" "$1/Lib-tests"
-  rm -rf "$1/Lib-tests/__pycache__"
-  find "$1/Lib-tests" -name '*.pyc' -delete
+lib_tests_in_root() {
+  local root=$1 python=$2
+  rm -rf "$root/Lib-tests"
+  cp -a "$TOP/Lib-tests" "$root/Lib-tests"
+  rm -rf "$root/Lib-tests/__pycache__"
+  find "$root/Lib-tests" -name '*.pyc' -delete
+  in_root "$root" sh -c "cd /tmp && $python -m unittest discover -v -s /Lib-tests -p 'test_*.py'"
 }
 
 in_root() {

@@ -28,8 +28,7 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WORK=${GCFREEZE_PKG_DIR:-/tmp/gcfreeze-pkg}
 BUILD_DIR=$WORK/build
 DIST=$WORK/dist
-ROOTFS_CACHE=${GCFREEZE_ROOTFS_CACHE:-/var/cache/gcfreeze}
-ROOT_TAR=$ROOTFS_CACHE/bookworm-minbase.tar
+ROOT_TAR=
 SKIPPED=0
 DEB_ONLY=0
 SUMMARY=()
@@ -42,16 +41,6 @@ ensure_tools() {
     command -v "${cmd%%:*}" >/dev/null 2>&1 || missing+=("${cmd#*:}")
   done
   [[ ${#missing[@]} -eq 0 ]] || install_tools "$WORK/apt-tools.log" "${missing[@]}"
-}
-
-# The cached Debian 12 minbase root, made once and reused across runs.
-ensure_root_tar() {
-  [[ -s "$ROOT_TAR" ]] && return 0
-  local start
-  start=$(date +%s)
-  say "debootstrap --variant=minbase bookworm (once; cached in $ROOT_TAR)"
-  make_root_tar bookworm "$ROOT_TAR" "$ROOTFS_CACHE/debootstrap.log"
-  say "Debian 12 root cached ($(($(date +%s) - start))s, $(du -h "$ROOT_TAR" | cut -f1))"
 }
 
 # --- chroots (helpers in ci/lib.sh) --------------------------------------------
@@ -80,12 +69,6 @@ deb_smoke() {
   local root=$1 series=$2
   in_root "$root" "python$series-gcfreeze" -c 'import gc, sys; gc.freeze(); print("%s frozen: %d" % (sys.version.split()[0], gc.get_freeze_count())); assert gc.get_freeze_count() > 0'
   [[ ! -e "$root/usr/bin/python" && ! -e "$root/usr/bin/python$series" ]] || { echo "/usr/bin/python* was installed"; return 1; }
-}
-
-deb_lib_tests() {
-  local root=$1 series=$2
-  lib_tests_into "$root"
-  in_root "$root" sh -c "cd /tmp && python$series-gcfreeze -m unittest discover -v -s /Lib-tests -p 'test_*.py'"
 }
 
 # Running the interpreter as root wrote nothing under the prefix: every file
@@ -135,7 +118,7 @@ test_deb() {
   check "apt-get install ./$(basename "$deb") (clean Debian 12 chroot)" "$logs/deb-install.log" deb_install "$root" "$deb" "$pkg" "$logs"
   if ok; then
     check "python$series-gcfreeze: gc.freeze()" "$logs/deb-smoke.log" deb_smoke "$root" "$series"
-    check "Lib-tests (installed .deb)" "$logs/deb-lib-tests.log" deb_lib_tests "$root" "$series"
+    check "Lib-tests (installed .deb)" "$logs/deb-lib-tests.log" lib_tests_in_root "$root" "python$series-gcfreeze"
     check "nothing written under the prefix" "$logs/deb-written.log" deb_nothing_written "$root" "$pkg" "/opt/gcfreeze/python$series"
     check "apt-get remove --purge leaves nothing" "$logs/deb-purge.log" deb_purge "$root" "$pkg" "$series" "$logs"
   fi
@@ -258,8 +241,7 @@ main() {
   mkdir -p "$WORK" "$DIST"
   ensure_tools
   if [[ "${1:-}" == --bookworm-root ]]; then
-    ensure_root_tar >&2
-    echo "$ROOT_TAR"
+    cached_root_tar bookworm
     return 0
   fi
   if [[ "${1:-}" == --deb-only ]]; then
@@ -268,7 +250,7 @@ main() {
   fi
   local versions=("$@") v
   [[ ${#versions[@]} -gt 0 ]] || mapfile -t versions < <(awk '!/^#/ && NF >= 4 { print $1 }' "$TOP/versions.txt")
-  ensure_root_tar
+  ROOT_TAR=$(cached_root_tar bookworm)
   for v in "${versions[@]}"; do test_version "$v"; done
   echo
   printf '%s\n' "${SUMMARY[@]}"
