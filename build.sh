@@ -41,6 +41,7 @@ PACKAGE=
 OUTPUT=$TOP/dist
 PREFIX_GIVEN=0
 WITH_COMPAT=1
+WITH_SECURITY=1
 FLAVOR=gcfreeze
 CONFIGURE_EXTRA=()
 VERSIONS=()
@@ -71,6 +72,8 @@ Options:
                       pythonX.Y-gcfreeze on PATH; the distro's python is untouched
   --output DIR        where --package writes its file (default: ./dist)
   --no-compat         leave out the host-compatibility series (patches/X.Y/compat)
+  --no-security       leave out the security series (patches/X.Y/security):
+                      the release as python.org shipped it, plus compat
   --no-deps           do not install missing build dependencies
   --no-test           skip the test step
   --fetch-only        only fetch and verify the source, then stop
@@ -290,11 +293,12 @@ series_patches() {
   grep -v -e '^#' -e '^[[:space:]]*$' "$1/series"
 }
 
-# The series to apply, in order: the host-compatibility series (both flavors,
-# so that stock and gcfreeze builds differ only in the freeze series), then
-# the freeze series.
+# The series to apply, in order: the host-compatibility series, then the
+# security backports (both in both flavors, so that stock and gcfreeze builds
+# differ only in the freeze series), then the freeze series.
 series_dirs() {
   [[ $WITH_COMPAT -eq 0 ]] || echo "$PATCHES_DIR/$SERIES/compat"
+  [[ $WITH_SECURITY -eq 0 ]] || echo "$PATCHES_DIR/$SERIES/security"
   [[ "$FLAVOR" != gcfreeze ]] || echo "$PATCHES_DIR/$SERIES"
 }
 
@@ -351,7 +355,7 @@ prepare_tree() {
 build_stamp() {
   local dir patch
   {
-    printf '%s %s compat=%s\n' "$REL" "$FLAVOR" "$WITH_COMPAT"
+    printf '%s %s compat=%s security=%s\n' "$REL" "$FLAVOR" "$WITH_COMPAT" "$WITH_SECURITY"
     if [[ "$SRC_KIND" == tarball ]]; then sha256_of "$SRC_PATH"; else echo "tree $SRC_PATH"; fi
     configure_args
     while read -r dir; do
@@ -556,6 +560,7 @@ parse_args() {
       --stock) FLAVOR=stock ;;
       --debug) DEBUG=1 ;;
       --no-compat) WITH_COMPAT=0 ;;
+      --no-security) WITH_SECURITY=0 ;;
       --no-deps) INSTALL_DEPS=0 ;;
       --no-test) RUN_TESTS=0 ;;
       --fetch-only) FETCH_ONLY=1 ;;
