@@ -385,20 +385,25 @@ do_make() { make -C "$TREE" -j "$JOBS"; }
 # setup.py ends its output with the extension modules it could not build;
 # a drop-in interpreter must not hide them.
 modules_report() {
-  local missing failed name na=() left=()
+  local missing failed removed name na=() left=()
   missing=$(awk '/necessary bits to build these modules were not found/ { on = 1; next }
     on && /^$/ { on = 0 } on && !/^To find/ { printf "%s ", $0 }' "$1" | tr -s ' ')
   failed=$(awk '/^Failed to build these modules/ { on = 1; next }
+    on && /^$/ { on = 0 } on { printf "%s ", $0 }' "$1" | tr -s ' ')
+  # 3.x: built, then removed because importing it failed (2.7 lists those
+  # under "Failed to build")
+  removed=$(awk '/^Following modules built successfully but were removed/ { on = 1; next }
     on && /^$/ { on = 0 } on { printf "%s ", $0 }' "$1" | tr -s ' ')
   # setup.py lists modules of other platforms as missing too: say which
   for name in $missing; do
     if [[ -n "${NOT_FOR_THIS_HOST[$name]:-}" ]]; then na+=("$name (${NOT_FOR_THIS_HOST[$name]})"); else left+=("$name"); fi
   done
-  if [[ ${#left[@]} -eq 0 && -z "${failed// /}" ]]; then
+  if [[ ${#left[@]} -eq 0 && -z "${failed// /}" && -z "${removed// /}" ]]; then
     printf '    %-10s every extension module was built\n' modules
   else
     [[ ${#left[@]} -eq 0 ]] || printf '    %-10s not built (no headers or library): %s\n' modules "${left[*]}"
     [[ -z "${failed// /}" ]] || printf '    %-10s FAILED to build: %s\n' modules "$failed"
+    [[ -z "${removed// /}" ]] || printf '    %-10s built but REMOVED (importing it failed): %s\n' modules "$removed"
   fi
   [[ ${#na[@]} -eq 0 ]] || printf '    %-10s not for this platform (setup.py lists them anyway): %s\n' modules "$(printf '%s, ' "${na[@]}" | sed 's/, $//')"
   case " ${left[*]} " in
