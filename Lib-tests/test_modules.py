@@ -726,6 +726,73 @@ class CtypesTest(BoundedTestCase):
         self.assertEqual(list(array), sorted(values))
         self.assertTrue(calls)
 
+    def release_layout(self):
+        """CDataObject and PyCFuncPtrObject (Modules/_ctypes/ctypes.h of
+        2.7-3.10) laid out by ctypes' own rules, which follow the C
+        compiler's: the release's sizes and offsets."""
+        import ctypes
+        P = ctypes.c_void_p
+
+        class Value(ctypes.Union):      # union value
+            _fields_ = [('c', ctypes.c_char * 16), ('s', ctypes.c_short),
+                        ('i', ctypes.c_int), ('l', ctypes.c_long),
+                        ('f', ctypes.c_float), ('d', ctypes.c_double),
+                        ('ll', ctypes.c_longlong), ('D', ctypes.c_longdouble)]
+        head = [('ob_head', P * (object.__basicsize__ // ctypes.sizeof(P)))]
+        cdata = head + [('b_ptr', P), ('b_needsfree', ctypes.c_int),
+                        ('b_base', P), ('b_size', ctypes.c_ssize_t),
+                        ('b_length', ctypes.c_ssize_t),
+                        ('b_index', ctypes.c_ssize_t), ('b_objects', P),
+                        ('b_value', Value)]
+        funcptr = cdata + [(n, P) for n in ('thunk', 'callable', 'converters',
+                                            'argtypes', 'restype', 'checker',
+                                            'errcheck')]
+        if sys.platform == 'win32':
+            funcptr += [('index', ctypes.c_int), ('iid', P)]
+        funcptr += [('paramflags', P)]
+
+        class CData(ctypes.Structure):
+            _fields_ = cdata
+
+        class CFuncPtr(ctypes.Structure):
+            _fields_ = funcptr
+        return CData, CFuncPtr
+
+    def test_layout_is_the_release_s(self):
+        """The compat series keeps the ABI: a ctypes object has the size,
+        and its value buffer the offset, of the release built anywhere."""
+        import ctypes
+        CData, CFuncPtr = self.release_layout()
+        for base in (ctypes._SimpleCData, ctypes.Structure, ctypes.Union,
+                     ctypes.Array, ctypes._Pointer):
+            self.assertEqual(base.__basicsize__, ctypes.sizeof(CData), base)
+        self.assertEqual(ctypes._CFuncPtr.__basicsize__,
+                         ctypes.sizeof(CFuncPtr))
+
+        class S(ctypes.Structure):
+            _fields_ = [('c', ctypes.c_char), ('d', ctypes.c_double)]
+        # a small object's data live in b_value, inside the object
+        for obj in (ctypes.c_int(5), ctypes.c_double(0.5), S()):
+            self.assertEqual(ctypes.addressof(obj) - id(obj),
+                             CData.b_value.offset, type(obj))
+
+    @unittest.skipUnless(sys.version_info < (3, 11),
+                         '3.11 keeps the __dict__ pointer out of the object')
+    def test_c_int_basicsize(self):
+        """c_int and friends add __dict__ and __weakref__ to CDataObject:
+        112 bytes on x86-64 (2.7-3.10 built anywhere)."""
+        import ctypes
+        import platform
+        CData = self.release_layout()[0]
+        expected = ctypes.sizeof(CData) + 2 * ctypes.sizeof(ctypes.c_void_p)
+        for cls in (ctypes.c_int, ctypes.c_double, ctypes.c_char_p):
+            self.assertEqual(cls.__basicsize__, expected, cls)
+        if (platform.machine() in ('x86_64', 'AMD64')
+                and ctypes.sizeof(ctypes.c_void_p) == 8
+                and object.__basicsize__ == 16):
+            self.assertEqual(ctypes.c_int.__basicsize__, 112)
+            self.assertEqual(CData.b_value.offset, 80)
+
     def test_structure_with_long_double(self):
         import ctypes
 
