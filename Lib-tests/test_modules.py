@@ -562,6 +562,8 @@ class HashlibTest(BoundedTestCase):
                 self.assertRaises(ValueError, _hashlib.new, name, b'abc')
             self.assertRaises(ValueError, hmac.new, b'key', b'msg',
                               lambda d=b'', n=name: hashlib.new(n, d))
+            if PY3:     # 3.4 and later take the digest's name
+                self.assertRaises(ValueError, hmac.new, b'key', b'msg', name)
             if hasattr(hashlib, 'pbkdf2_hmac'):
                 self.assertRaises(ValueError, hashlib.pbkdf2_hmac, name,
                                   b'password', b'salt', 1)
