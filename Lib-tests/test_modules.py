@@ -3,8 +3,9 @@
 A stock 2.7-3.6 release built on a current distribution (Debian 12: OpenSSL
 3, gcc 12, glibc without Sun RPC) silently leaves out or breaks some of them;
 patches/X.Y/compat fixes that.  These tests prove the result works, not just
-that it imports: a real TLS handshake, hashes from OpenSSL, a C callback
-through ctypes, a pip installed offline by ensurepip, and so on.
+that it imports: a real TLS handshake, hashes against published vectors,
+a C callback through ctypes and ctypes' object layout against the release's,
+a pip installed offline by ensurepip, and so on.
 
 One file for 2.7 and 3.x:
 
