@@ -3,8 +3,9 @@
 A stock 2.7-3.6 release built on a current distribution (Debian 12: OpenSSL
 3, gcc 12, glibc without Sun RPC) silently leaves out or breaks some of them;
 patches/X.Y/compat fixes that.  These tests prove the result works, not just
-that it imports: a real TLS handshake, hashes from OpenSSL, a C callback
-through ctypes, a pip installed offline by ensurepip, and so on.
+that it imports: a real TLS handshake, hashes against published vectors,
+a C callback through ctypes and ctypes' object layout against the release's,
+a pip installed offline by ensurepip, and so on.
 
 One file for 2.7 and 3.x:
 
@@ -300,29 +301,290 @@ class SSLTest(BoundedTestCase):
 
 # --- hashlib ---------------------------------------------------------------
 
+try:
+    import _hashlib
+except ImportError as exc:
+    _hashlib = None
+    HASHLIB_OPENSSL_MISSING = '_hashlib (hashlib on OpenSSL) does not import: %s' % exc
+else:
+    HASHLIB_OPENSSL_MISSING = ''
+
+MILLION_A = 'one million times a'   # stands for b'a' * 1000000
+MESSAGES = (b'', b'abc', MILLION_A)
+
+# Published known-answer vectors, by OpenSSL's name of the digest:
+#   md4        RFC 1320 A.5                md5      RFC 1321 A.5
+#   sha1, sha256, sha384, sha512: FIPS 180-2 appendices (one million a too)
+#   sha224     RFC 3874 3.1-3.3 (abc, one million a); b'' from NIST CSRC
+#              examples, as for sha512-224, sha512-256 and sha3-* (FIPS 202)
+#   shake128, shake256: NIST CSRC FIPS 202 examples, 256/512 bits
+#   ripemd160  Dobbertin, Bosselaers, Preneel: the RIPEMD-160 page
+#   whirlpool  Barreto, Rijmen: ISO/IEC 10118-3 test vectors
+#   blake2b512, blake2s256: RFC 7693 appendices A, B (abc); b'' from the
+#              BLAKE2 reference implementation's KAT files
+#   sm3        GB/T 32905-2016 example 1 (abc); b'' from the OSCCA examples
+# A message a source does not give is compared with the host's
+# `openssl dgst`, a second implementation.
+DIGEST_VECTORS = {
+    'md4': {
+        b'': '31d6cfe0d16ae931b73c59d7e0c089c0',
+        b'abc': 'a448017aaf21d8525fc10ae87aa6729d'},
+    'md5': {
+        b'': 'd41d8cd98f00b204e9800998ecf8427e',
+        b'abc': '900150983cd24fb0d6963f7d28e17f72'},
+    'sha1': {
+        b'': 'da39a3ee5e6b4b0d3255bfef95601890afd80709',
+        b'abc': 'a9993e364706816aba3e25717850c26c9cd0d89d',
+        MILLION_A: '34aa973cd4c4daa4f61eeb2bdbad27316534016f'},
+    'sha224': {
+        b'': 'd14a028c2a3a2bc9476102bb288234c415a2b01f828ea62ac5b3e42f',
+        b'abc': '23097d223405d8228642a477bda255b32aadbce4bda0b3f7e36c9da7',
+        MILLION_A: '20794655980c91d8bbb4c1ea97618a4bf03f42581948b2ee4ee7ad67'},
+    'sha256': {
+        b'': 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+        b'abc': 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+        MILLION_A: 'cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0'},
+    'sha384': {
+        b'': '38b060a751ac96384cd9327eb1b1e36a21fdb71114be07434c0cc7bf63f6e1da'
+             '274edebfe76f65fbd51ad2f14898b95b',
+        b'abc': 'cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed'
+                '8086072ba1e7cc2358baeca134c825a7',
+        MILLION_A: '9d0e1809716474cb086e834e310a4a1ced149e9c00f248527972cec5704c2a5b'
+                   '07b8b3dc38ecc4ebae97ddd87f3d8985'},
+    'sha512': {
+        b'': 'cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce'
+             '47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e',
+        b'abc': 'ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a'
+                '2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f',
+        MILLION_A: 'e718483d0ce769644e2e42c7bc15b4638e1f98b13b2044285632a803afa973eb'
+                   'de0ff244877ea60a4cb0432ce577c31beb009c5c2c49aa2e4eadb217ad8cc09b'},
+    'sha512-224': {
+        b'': '6ed0dd02806fa89e25de060c19d3ac86cabb87d6a0ddd05c333b84f4',
+        b'abc': '4634270f707b6a54daae7530460842e20e37ed265ceee9a43e8924aa'},
+    'sha512-256': {
+        b'': 'c672b8d1ef56ed28ab87c3622c5114069bdd3ad7b8f9737498d0c01ecef0967a',
+        b'abc': '53048e2681941ef99b2e29b76b4c7dabe4c2d0c634fc6d46e0e2f13107e7af23'},
+    'sha3-224': {
+        b'': '6b4e03423667dbb73b6e15454f0eb1abd4597f9a1b078e3f5b5a6bc7',
+        b'abc': 'e642824c3f8cf24ad09234ee7d3c766fc9a3a5168d0c94ad73b46fdf'},
+    'sha3-256': {
+        b'': 'a7ffc6f8bf1ed76651c14756a061d662f580ff4de43b49fa82d80a4b80f8434a',
+        b'abc': '3a985da74fe225b2045c172d6bd390bd855f086e3e9d525b46bfe24511431532'},
+    'sha3-384': {
+        b'': '0c63a75b845e4f7d01107d852e4c2485c51a50aaaa94fc61995e71bbee983a2a'
+             'c3713831264adb47fb6bd1e058d5f004',
+        b'abc': 'ec01498288516fc926459f58e2c6ad8df9b473cb0fc08c2596da7cf0e49be4b2'
+                '98d88cea927ac7f539f1edf228376d25'},
+    'sha3-512': {
+        b'': 'a69f73cca23a9ac5c8b567dc185a756e97c982164fe25859e0d1dcc1475c80a6'
+             '15b2123af1f5f94c11e3e9402c3ac558f500199d95b6d3e301758586281dcd26',
+        b'abc': 'b751850b1a57168a5693cd924b6b096e08f621827444f70d884f5d0240d2712e'
+                '10e116e9192af3c91a7ec57647e3934057340b4cf408d5a56592f8274eec53f0'},
+    'shake128': {
+        b'': '7f9c2ba4e88f827d616045507605853ed73b8093f6efbc88eb1a6eacfa66ef26',
+        b'abc': '5881092dd818bf5cf8a3ddb793fbcba74097d5c526a6d35f97b83351940f2cc8'},
+    'shake256': {
+        b'': '46b9dd2b0ba88d13233b3feb743eeb243fcd52ea62b81b82b50c27646ed5762f'
+             'd75dc4ddd8c0f200cb05019d67b592f6fc821c49479ab48640292eacb3b7c4be',
+        b'abc': '483366601360a8771c6863080cc4114d8db44530f8f1e1ee4f94ea37e78b5739'
+                'd5a15bef186a5386c75744c0527e1faa9f8726e462a12a4feb06bd8801e751e4'},
+    'ripemd160': {
+        b'': '9c1185a5c5e9fc54612808977ee8f548b2258d31',
+        b'abc': '8eb208f7e05d987a9b044a8e98c6b087f15a0bfc',
+        MILLION_A: '52783243c1697bdbe16d37f97f68f08325dc1528'},
+    'whirlpool': {
+        b'': '19fa61d75522a4669b44e39c1d2e1726c530232130d407f89afee0964997f7a7'
+             '3e83be698b288febcf88e3e03c4f0757ea8964e59b63d93708b138cc42a66eb3',
+        b'abc': '4e2448a4c6f486bb16b6562c73b4020bf3043e3a731bce721ae1b303d97e6d4c'
+                '7181eebdb6c57e277d0e34957114cbd6c797fc9d95d8b582d225292076d4eef5',
+        MILLION_A: '0c99005beb57eff50a7cf005560ddf5d29057fd86b20bfd62deca0f1ccea4af5'
+                   '1fc15490eddc47af32bb2b66c34ff9ad8c6008ad677f77126953b226e4ed8b01'},
+    'blake2b512': {
+        b'': '786a02f742015903c6c6fd852552d272912f4740e15847618a86e217f71f5419'
+             'd25e1031afee585313896444934eb04b903a685b1448b755d56f701afe9be2ce',
+        b'abc': 'ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6fdbffa2d1'
+                '7d87c5392aab792dc252d5de4533cc9518d38aa8dbf1925ab92386edd4009923'},
+    'blake2s256': {
+        b'': '69217a3079908094e11121d042354a7c1f55b6482ca1a51e1b250dfd1ed0eef9',
+        b'abc': '508c5e8c327c14e2e1a72ba34eeb452f37458b209ed63a294d999b4c86675982'},
+    'sm3': {
+        b'': '1ab21d8355cfa17f8e61194831e81a8f22bec8c728fefb747ed035eb5082aa2b',
+        b'abc': '66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0'},
+}
+# md5-sha1 (TLS 1.0's PRF hash, RFC 2246 5) is MD5 followed by SHA-1
+DIGEST_VECTORS['md5-sha1'] = dict(
+    (m, DIGEST_VECTORS['md5'][m] + DIGEST_VECTORS['sha1'][m])
+    for m in DIGEST_VECTORS['md5'] if m in DIGEST_VECTORS['sha1'])
+
+# Python's own spellings (3.6's builtin _sha3 and _blake2, 3.x hashlib)
+PYTHON_DIGEST_NAMES = {
+    'sha3_224': 'sha3-224', 'sha3_256': 'sha3-256', 'sha3_384': 'sha3-384',
+    'sha3_512': 'sha3-512', 'shake_128': 'shake128', 'shake_256': 'shake256',
+    'blake2b': 'blake2b512', 'blake2s': 'blake2s256',
+    'sha512_224': 'sha512-224', 'sha512_256': 'sha512-256',
+}
+XOF_DIGESTS = ('shake128', 'shake256')
+# names OpenSSL knows or knew that a host may leave out: each is either
+# listed in hashlib.algorithms_available and right, or refused
+OPTIONAL_DIGESTS = ('md4', 'whirlpool', 'mdc2', 'md2', 'ripemd160', 'sm3',
+                    'md5-sha1', 'sha512-224', 'sha512-256', 'blake2b512',
+                    'blake2s256', 'sha3-256', 'shake128', 'no-such-digest')
+
+
+def canonical_digest(name):
+    name = name.lower()
+    return PYTHON_DIGEST_NAMES.get(name, name)
+
+
+def message_bytes(message):
+    return b'a' * 1000000 if message == MILLION_A else message
+
+
+def hexdigest(h, nbytes):
+    """h.hexdigest(); the builtin SHAKE objects want the length in bytes."""
+    try:
+        return h.hexdigest()
+    except TypeError:
+        return h.hexdigest(nbytes)
+
+
+_openssl_dgst_cache = {}
+
+
+def openssl_dgst(name, message):
+    """The hex digest the host's openssl command computes, or None."""
+    key = (name, message)
+    if key not in _openssl_dgst_cache:
+        _openssl_dgst_cache[key] = _run_openssl_dgst(name, message_bytes(message))
+    return _openssl_dgst_cache[key]
+
+
+def _run_openssl_dgst(name, data):
+    openssl = which('openssl')
+    if openssl is None:
+        return None
+    # OpenSSL 3 has md4, whirlpool, ... in its legacy provider
+    for extra in ([], ['-provider', 'legacy', '-provider', 'default']):
+        proc = subprocess.Popen([openssl, 'dgst'] + extra + ['-' + name],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        out = proc.communicate(data)[0].decode('ascii', 'replace').split()
+        if proc.returncode == 0 and out:
+            return out[-1].lower()
+    return None
+
+
+def reference_digest(name, message):
+    """(expected hex digest, where it comes from) or (None, None)."""
+    published = DIGEST_VECTORS.get(name, {}).get(message)
+    if published is not None:
+        return published, 'published'
+    computed = openssl_dgst(name, message)
+    if computed is not None:
+        return computed, 'openssl dgst'
+    return None, None
+
+
+def same_digest(name, got, expected):
+    if name in XOF_DIGESTS:
+        # an XOF's shorter output is a prefix of its longer one
+        n = min(len(got), len(expected))
+        return n >= 32 and got[:n] == expected[:n]
+    return got == expected
+
+
 class HashlibTest(BoundedTestCase):
 
-    def test_sha256(self):
+    def names(self):
         import hashlib
-        self.assertEqual(
-            hashlib.sha256(b'abc').hexdigest(),
-            'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad')
+        return sorted(set(hashlib.algorithms_guaranteed) |
+                      set(hashlib.algorithms_available))
 
-    def test_pbkdf2_hmac(self):
+    def test_known_answers(self):
+        """Every listed name hashes b'', b'abc' and a million a's to the
+        published value (or, where none is published, openssl dgst's)."""
         import hashlib
-        dk = hashlib.pbkdf2_hmac('sha256', b'password', b'salt', 1, 32)
-        self.assertEqual(
-            dk, bytearray.fromhex('120fb6cffcf8b32c43e7225256c4f837'
-                                  'a86548c92ccc35480805987cb70be17b'))
+        failures = []
+        checked = 0
+        for name in self.names():
+            ref_name = canonical_digest(name)
+            for message in MESSAGES:
+                expected, source = reference_digest(ref_name, message)
+                if expected is None:
+                    continue    # test_every_name_has_a_reference says so
+                data = message_bytes(message)
+                nbytes = len(expected) // 2
+                made = [('new', hashlib.new(name, data))]
+                if hasattr(hashlib, name):
+                    made.append(('constructor', getattr(hashlib, name)(data)))
+                chunked = hashlib.new(name)
+                for i in range(0, len(data), 65536):
+                    chunked.update(data[i:i + 65536])
+                made.append(('update', chunked))
+                made.append(('copy', chunked.copy()))
+                for how, h in made:
+                    got = hexdigest(h, nbytes)
+                    checked += 1
+                    if not same_digest(ref_name, got, expected):
+                        failures.append('%s(%r) via %s: %s, %s value %s'
+                                        % (name, message, how, got, source,
+                                           expected))
+        self.assertEqual(failures, [], '\n'.join(failures))
+        self.assertGreater(checked, 0)
 
+    def test_every_name_has_a_reference(self):
+        missing = []
+        for name in self.names():
+            for message in MESSAGES:
+                if reference_digest(canonical_digest(name), message)[0] is None:
+                    missing.append('%s(%s)' % (name, message))
+        if missing:
+            self.skipTest('no published vector, and the host\'s openssl dgst '
+                          'does not have the digest: ' + ', '.join(missing))
+
+    def test_unavailable_names_are_refused(self):
+        """A name missing from algorithms_available raises ValueError (as
+        in 3.7) wherever a digest is named: no hash of unwritten memory."""
+        import hashlib
+        import hmac
+        available = set(canonical_digest(n) for n in hashlib.algorithms_available)
+        for name in OPTIONAL_DIGESTS:
+            if name in available:
+                continue
+            self.assertRaises(ValueError, hashlib.new, name)
+            try:
+                hashlib.new(name, b'abc')
+            except ValueError as exc:
+                self.assertIn('unsupported hash type', str(exc))
+            else:
+                self.fail('hashlib.new(%r) did not raise ValueError' % name)
+            if _hashlib is not None:
+                self.assertRaises(ValueError, _hashlib.new, name)
+                self.assertRaises(ValueError, _hashlib.new, name, b'abc')
+            self.assertRaises(ValueError, hmac.new, b'key', b'msg',
+                              lambda d=b'', n=name: hashlib.new(n, d))
+            if PY3:     # 3.4 and later take the digest's name
+                self.assertRaises(ValueError, hmac.new, b'key', b'msg', name)
+            if hasattr(hashlib, 'pbkdf2_hmac'):
+                self.assertRaises(ValueError, hashlib.pbkdf2_hmac, name,
+                                  b'password', b'salt', 1)
+
+    def test_available_names_are_listed_by_openssl(self):
+        """algorithms_available is made of what new() can make: each name
+        OpenSSL lists works, and the guaranteed ones are listed."""
+        import hashlib
+        for name in hashlib.algorithms_available:
+            hashlib.new(name, b'abc')       # must not raise
+        self.assertTrue(set(hashlib.algorithms_guaranteed) <=
+                        set(hashlib.algorithms_available))
+
+    @unittest.skipIf(_hashlib is None, HASHLIB_OPENSSL_MISSING)
     def test_openssl_backs_hashlib(self):
-        try:
-            import _hashlib
-        except ImportError as exc:
-            self.fail('_hashlib (hashlib on OpenSSL) does not import: %s' % exc)
         import hashlib
         self.assertTrue(_hashlib.openssl_md_meth_names,
                         'OpenSSL lists no digests')
+        self.assertTrue(set(_hashlib.openssl_md_meth_names) <=
+                        set(hashlib.algorithms_available))
         for name in ('md5', 'sha1', 'sha224', 'sha256', 'sha384', 'sha512'):
             self.assertTrue(hasattr(_hashlib, 'openssl_' + name), name)
             # hashlib's named constructors are OpenSSL's
@@ -332,24 +594,99 @@ class HashlibTest(BoundedTestCase):
         self.assertIs(type(hashlib.sha256()), type(_hashlib.new('sha256')))
         if hasattr(_hashlib, 'pbkdf2_hmac'):
             self.assertIs(hashlib.pbkdf2_hmac, _hashlib.pbkdf2_hmac)
-        # an algorithm only OpenSSL has: hashlib.new() falls back on it
-        extra = set(_hashlib.openssl_md_meth_names) & set(['sha512_256', 'ripemd160', 'sm3', 'md5-sha1'])
-        if extra:
-            name = sorted(extra)[0]
-            try:
-                h = hashlib.new(name, b'abc')
-            except ValueError:
-                pass    # OpenSSL 3 keeps some of them in the legacy provider
-            else:
-                self.assertTrue(h.hexdigest())
 
-    def test_hmac(self):
-        import hmac
+    def check_hmac(self, vectors):
+        import binascii
         import hashlib
-        mac = hmac.new(b'key', b'The quick brown fox jumps over the lazy dog',
-                       hashlib.sha256).hexdigest()
-        self.assertEqual(mac, 'f7bc83f430538424b13298e6aa6fb143'
-                              'ef4d59a14946175997479dbc2d1a3cd8')
+        import hmac
+        for key, msg, name, expected in vectors:
+            mac = hmac.new(key, msg, getattr(hashlib, name))
+            self.assertEqual(mac.hexdigest(), expected, (name, key, msg))
+            self.assertEqual(binascii.hexlify(mac.digest()).decode('ascii'),
+                             expected)
+
+    def test_hmac_rfc4231(self):
+        """RFC 4231 test cases 1, 2 and 6 (key longer than a block)."""
+        k1, m1 = b'\x0b' * 20, b'Hi There'
+        k2, m2 = b'Jefe', b'what do ya want for nothing?'
+        k6 = b'\xaa' * 131
+        m6 = b'Test Using Larger Than Block-Size Key - Hash Key First'
+        self.check_hmac([
+            (k1, m1, 'sha224', '896fb1128abbdf196832107cd49df33f47b4b1169912ba4f53684b22'),
+            (k1, m1, 'sha256', 'b0344c61d8db38535ca8afceaf0bf12b'
+                               '881dc200c9833da726e9376c2e32cff7'),
+            (k1, m1, 'sha384', 'afd03944d84895626b0825f4ab46907f15f9dadbe4101ec6'
+                               '82aa034c7cebc59cfaea9ea9076ede7f4af152e8b2fa9cb6'),
+            (k1, m1, 'sha512', '87aa7cdea5ef619d4ff0b4241a1d6cb02379f4e2ce4ec2787ad0b30545e17cde'
+                               'daa833b7d6b8a702038b274eaea3f4e4be9d914eeb61f1702e696c203a126854'),
+            (k2, m2, 'sha224', 'a30e01098bc6dbbf45690f3a7e9e6d0f8bbea2a39e6148008fd05e44'),
+            (k2, m2, 'sha256', '5bdcc146bf60754e6a042426089575c7'
+                               '5a003f089d2739839dec58b964ec3843'),
+            (k2, m2, 'sha384', 'af45d2e376484031617f78d2b58a6b1b9c7ef464f5a01b47'
+                               'e42ec3736322445e8e2240ca5e69e2c78b3239ecfab21649'),
+            (k2, m2, 'sha512', '164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea250554'
+                               '9758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737'),
+            (k6, m6, 'sha224', '95e9a0db962095adaebe9b2d6f0dbce2d499f112f2d2b7273fa6870e'),
+            (k6, m6, 'sha256', '60e431591ee0b67f0d8a26aacbf5b77f'
+                               '8e0bc6213728c5140546040f0ee37f54'),
+            (k6, m6, 'sha384', '4ece084485813e9088d2c63a041bc5b44f9ef1012a2b588f'
+                               '3cd11f05033ac4c60c2ef6ab4030fe8296248df163f44952'),
+            (k6, m6, 'sha512', '80b24263c7c1a3ebb71493c1dd7be8b49b46d1f41b4aeec1121b013783f8f352'
+                               '6b56d037e05f2598bd0fd2215d6a1e5295e64f73f63f0aec8b915a985d786598'),
+        ])
+
+    def test_hmac_rfc2202(self):
+        """RFC 2202 test cases 1, 2 and 6 for HMAC-MD5 and HMAC-SHA-1."""
+        m6 = b'Test Using Larger Than Block-Size Key - Hash Key First'
+        self.check_hmac([
+            (b'\x0b' * 16, b'Hi There', 'md5', '9294727a3638bb1c13f48ef8158bfc9d'),
+            (b'Jefe', b'what do ya want for nothing?', 'md5',
+             '750c783e6ab0b503eaa86e310a5db738'),
+            (b'\xaa' * 80, m6, 'md5', '6b1ab7fe4bd7bf8f0b62e6ce61b9d0cd'),
+            (b'\x0b' * 20, b'Hi There', 'sha1',
+             'b617318655057264e28bc0b6fb378c8ef146be00'),
+            (b'Jefe', b'what do ya want for nothing?', 'sha1',
+             'effcdf6ae5eb2fa2d27416d5f184df9c259a7c79'),
+            (b'\xaa' * 80, m6, 'sha1', 'aa4ae5e15272d00e95705637ce8a3b55ed402112'),
+        ])
+
+    def check_pbkdf2(self, vectors):
+        import binascii
+        import hashlib
+        if not hasattr(hashlib, 'pbkdf2_hmac'):
+            self.skipTest('hashlib.pbkdf2_hmac is missing (Python < 2.7.8)')
+        for name, password, salt, rounds, dklen, expected in vectors:
+            dk = hashlib.pbkdf2_hmac(name, password, salt, rounds, dklen)
+            self.assertEqual(binascii.hexlify(dk).decode('ascii'), expected,
+                             (name, password, salt, rounds))
+
+    def test_pbkdf2_hmac_rfc6070(self):
+        """RFC 6070, PBKDF2-HMAC-SHA1 (all but the 16777216-round case,
+        which takes a minute on a slow machine)."""
+        self.check_pbkdf2([
+            ('sha1', b'password', b'salt', 1, 20,
+             '0c60c80f961f0e71f3a9b524af6012062fe037a6'),
+            ('sha1', b'password', b'salt', 2, 20,
+             'ea6c014dc72d6f8ccd1ed92ace1d41f0d8de8957'),
+            ('sha1', b'password', b'salt', 4096, 20,
+             '4b007901b765489abead49d926f721d065a429c1'),
+            ('sha1', b'passwordPASSWORDpassword',
+             b'saltSALTsaltSALTsaltSALTsaltSALTsalt', 4096, 25,
+             '3d2eec4fe41c849b80c8d83662c0e44a8b291a964cf2f07038'),
+            ('sha1', b'pass\0word', b'sa\0lt', 4096, 16,
+             '56fa6aa75548099dcc37d7f03425e0c3'),
+        ])
+
+    def test_pbkdf2_hmac_sha256(self):
+        """RFC 7914 11 (scrypt's PBKDF2-HMAC-SHA256 vectors)."""
+        self.check_pbkdf2([
+            ('sha256', b'passwd', b'salt', 1, 64,
+             '55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc'
+             '49ca9cccf179b645991664b39d77ef317c71b845b1e30bd509112041d3a19783'),
+            ('sha256', b'Password', b'NaCl', 80000, 64,
+             '4ddcd8f60b98be21830cee5ef22701f9641a4418d04c0414aeff08876b34ab56'
+             'a1d425a1225833549adb841b51c9b3176a272bdebba1d078478f62b397f33c8d'),
+        ])
 
 
 # --- ctypes ----------------------------------------------------------------
@@ -391,6 +728,73 @@ class CtypesTest(BoundedTestCase):
         libc.qsort(array, len(array), ctypes.sizeof(ctypes.c_int), callback)
         self.assertEqual(list(array), sorted(values))
         self.assertTrue(calls)
+
+    def release_layout(self):
+        """CDataObject and PyCFuncPtrObject (Modules/_ctypes/ctypes.h of
+        2.7-3.10) laid out by ctypes' own rules, which follow the C
+        compiler's: the release's sizes and offsets."""
+        import ctypes
+        P = ctypes.c_void_p
+
+        class Value(ctypes.Union):      # union value
+            _fields_ = [('c', ctypes.c_char * 16), ('s', ctypes.c_short),
+                        ('i', ctypes.c_int), ('l', ctypes.c_long),
+                        ('f', ctypes.c_float), ('d', ctypes.c_double),
+                        ('ll', ctypes.c_longlong), ('D', ctypes.c_longdouble)]
+        head = [('ob_head', P * (object.__basicsize__ // ctypes.sizeof(P)))]
+        cdata = head + [('b_ptr', P), ('b_needsfree', ctypes.c_int),
+                        ('b_base', P), ('b_size', ctypes.c_ssize_t),
+                        ('b_length', ctypes.c_ssize_t),
+                        ('b_index', ctypes.c_ssize_t), ('b_objects', P),
+                        ('b_value', Value)]
+        funcptr = cdata + [(n, P) for n in ('thunk', 'callable', 'converters',
+                                            'argtypes', 'restype', 'checker',
+                                            'errcheck')]
+        if sys.platform == 'win32':
+            funcptr += [('index', ctypes.c_int), ('iid', P)]
+        funcptr += [('paramflags', P)]
+
+        class CData(ctypes.Structure):
+            _fields_ = cdata
+
+        class CFuncPtr(ctypes.Structure):
+            _fields_ = funcptr
+        return CData, CFuncPtr
+
+    def test_layout_is_the_release_s(self):
+        """The compat series keeps the ABI: a ctypes object has the size,
+        and its value buffer the offset, of the release built anywhere."""
+        import ctypes
+        CData, CFuncPtr = self.release_layout()
+        for base in (ctypes._SimpleCData, ctypes.Structure, ctypes.Union,
+                     ctypes.Array, ctypes._Pointer):
+            self.assertEqual(base.__basicsize__, ctypes.sizeof(CData), base)
+        self.assertEqual(ctypes._CFuncPtr.__basicsize__,
+                         ctypes.sizeof(CFuncPtr))
+
+        class S(ctypes.Structure):
+            _fields_ = [('c', ctypes.c_char), ('d', ctypes.c_double)]
+        # a small object's data live in b_value, inside the object
+        for obj in (ctypes.c_int(5), ctypes.c_double(0.5), S()):
+            self.assertEqual(ctypes.addressof(obj) - id(obj),
+                             CData.b_value.offset, type(obj))
+
+    @unittest.skipUnless(sys.version_info < (3, 11),
+                         '3.11 keeps the __dict__ pointer out of the object')
+    def test_c_int_basicsize(self):
+        """c_int and friends add __dict__ and __weakref__ to CDataObject:
+        112 bytes on x86-64 (2.7-3.10 built anywhere)."""
+        import ctypes
+        import platform
+        CData = self.release_layout()[0]
+        expected = ctypes.sizeof(CData) + 2 * ctypes.sizeof(ctypes.c_void_p)
+        for cls in (ctypes.c_int, ctypes.c_double, ctypes.c_char_p):
+            self.assertEqual(cls.__basicsize__, expected, cls)
+        if (platform.machine() in ('x86_64', 'AMD64')
+                and ctypes.sizeof(ctypes.c_void_p) == 8
+                and object.__basicsize__ == 16):
+            self.assertEqual(ctypes.c_int.__basicsize__, 112)
+            self.assertEqual(CData.b_value.offset, 80)
 
     def test_structure_with_long_double(self):
         import ctypes
