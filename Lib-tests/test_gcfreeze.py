@@ -11,6 +11,8 @@ from __future__ import print_function
 
 import gc
 import os
+import re
+import subprocess
 import sys
 import threading
 import traceback
@@ -22,10 +24,9 @@ HAVE_FREEZE = all(hasattr(gc, name)
 NO_FREEZE = ("this interpreter has no gc.freeze(): build it with ./build.sh "
              "(%s)" % sys.executable)
 
-# The patched builds (< 3.7) keep frozen objects visible to gc.get_objects()
-# and gc.get_referrers() (gc-freeze-introspection.patch); CPython >= 3.7
-# leaves the permanent generation out of both.
-FROZEN_VISIBLE = sys.version_info < (3, 7)
+# The line CPython 3.7's Modules/gcmodule.c prints under gc.DEBUG_STATS at
+# each collection, right after "gc: objects in each generation: ...".
+PERMANENT_STATS_LINE = re.compile(r"^gc: objects in permanent generation: (\d+)$")
 
 
 class Node(object):
@@ -108,8 +109,6 @@ class GCFreezeTest(unittest.TestCase):
     def assert_walk(self, count):
         objs = gc.get_objects()
         try:
-            if FROZEN_VISIBLE:
-                self.assertGreaterEqual(len(objs), count)
             self.assertEqual(len(set(map(id, objs))), len(objs),
                              "gc.get_objects() lists an object twice")
         finally:
@@ -216,14 +215,72 @@ class GCFreezeTest(unittest.TestCase):
 
         self.assertEqual(visible(), (True, True))
         gc.freeze()
-        if FROZEN_VISIBLE:
-            # This project's builds: frozen objects stay visible.
-            self.assertEqual(visible(), (True, True))
-        else:
-            # CPython >= 3.7: the permanent generation is left out.
-            self.assertEqual(visible(), (False, False))
+        # As in CPython 3.7: the permanent generation is left out of both.
+        self.assertEqual(visible(), (False, False))
         gc.unfreeze()
         self.assertEqual(visible(), (True, True))
+
+    # 8b
+    def test_get_objects_after_freeze_holds_only_new_objects(self):
+        # CPython 3.7: after gc.freeze(), gc.get_objects() lists only what
+        # was tracked since, and get_referrers() finds only such referrers.
+        self.need_freeze()
+        target = Node()
+        old_holder = [target]
+        before = gc.get_objects()
+        old_ids = set(map(id, before))
+        gc.freeze()
+        right_after = gc.get_objects()
+        self.assertEqual(right_after, [])
+        new_holder = [target]
+        new_node = Node()
+        objs = gc.get_objects()
+        stale = None
+        try:
+            self.assertTrue(any(o is new_holder for o in objs))
+            self.assertTrue(any(o is new_node for o in objs))
+            stale = [o for o in objs if id(o) in old_ids]
+            self.assertEqual(stale, [], "frozen objects in gc.get_objects()")
+        finally:
+            del objs, stale
+        referrers = gc.get_referrers(target)
+        self.assertTrue(any(r is new_holder for r in referrers))
+        self.assertFalse(any(r is old_holder for r in referrers),
+                         "a frozen referrer in gc.get_referrers()")
+        del referrers, before
+
+    # 8c
+    def test_debug_stats_names_permanent_generation(self):
+        # 3.7 prints "gc: objects in permanent generation: N" at each
+        # collection under DEBUG_STATS, right after the generation sizes.
+        self.need_freeze()
+        lines, counts = debug_stats_run(sys.executable)
+        self.assert_debug_stats(lines, counts)
+        reference = reference_python()
+        if reference is None:
+            return  # the format above is 3.7's source, checked without it
+        ref_lines, ref_counts = debug_stats_run(reference)
+        self.assert_debug_stats(ref_lines, ref_counts)
+        self.assertEqual(shape(lines), shape(ref_lines),
+                         "DEBUG_STATS lines differ from %s's" % reference)
+
+    def assert_debug_stats(self, lines, counts):
+        perm = [i for i, line in enumerate(lines)
+                if PERMANENT_STATS_LINE.match(line)]
+        collections = [i for i, line in enumerate(lines)
+                       if line.startswith("gc: collecting generation ")]
+        # one per collection, after the line with the generation sizes
+        self.assertEqual(len(perm), len(collections), lines)
+        for i in perm:
+            self.assertTrue(lines[i - 1].startswith(
+                "gc: objects in each generation: "), lines)
+        frozen = [int(PERMANENT_STATS_LINE.match(lines[i]).group(1))
+                  for i in perm]
+        # before freeze(), after it, after unfreeze()
+        self.assertEqual(len(frozen), 3, lines)
+        self.assertEqual(frozen[0], 0)
+        self.assertEqual(frozen[1], counts[0])
+        self.assertEqual(frozen[2], 0)
 
     # 9
     def test_unfreeze_moves_objects_to_oldest_generation(self):
@@ -513,6 +570,60 @@ class GCFreezeTest(unittest.TestCase):
         self.assertEqual(calls, ['unfreeze'])
         self.assertIsNone(ref())
         self.assert_consistent(frozen=False)
+
+
+DEBUG_STATS_PROGRAM = r"""
+import gc, sys
+gc.disable()
+gc.collect()
+gc.set_debug(gc.DEBUG_STATS)
+gc.collect(0)
+gc.freeze()
+count = gc.get_freeze_count()
+gc.collect()
+gc.unfreeze()
+gc.collect(1)
+gc.set_debug(0)
+sys.stdout.write("%d\n" % count)
+"""
+
+
+def debug_stats_run(python):
+    """Run DEBUG_STATS_PROGRAM under `python`; return the collector's stderr
+    lines and the freeze count it printed."""
+    proc = subprocess.Popen([python, "-c", DEBUG_STATS_PROGRAM],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise AssertionError("%s failed: %r" % (python, err))
+    lines = [line for line in err.decode("ascii").splitlines()
+             if line.startswith("gc: ")]
+    return lines, [int(out.decode("ascii").split()[0])]
+
+
+def reference_python():
+    """A CPython >= 3.7 to compare with: $GCFREEZE_REFERENCE_PYTHON, else
+    python3 on PATH if it is >= 3.7; None if there is none."""
+    candidates = [os.environ.get("GCFREEZE_REFERENCE_PYTHON"), "python3"]
+    for python in candidates:
+        if not python:
+            continue
+        try:
+            out = subprocess.Popen(
+                [python, "-c", "import sys; print(sys.version_info >= (3, 7))"],
+                stdout=subprocess.PIPE).communicate()[0]
+        except OSError:
+            continue
+        if out.strip() == b"True":
+            return python
+    return None
+
+
+def shape(lines):
+    """The stats lines of a run with numbers and times left out ("gc: done"
+    ends differently on 2.7: the collection's own output, not the freeze's)."""
+    return [re.sub(r"\d+", "N", line) for line in lines
+            if not line.startswith("gc: done")]
 
 
 def test_main():

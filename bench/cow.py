@@ -1,10 +1,13 @@
 """Child copy-on-write after one full collection, with and without gc.freeze().
 
-usage: python bench/cow.py [--heap lists|objs] [--freeze] [--json]
+usage: python bench/cow.py [--heap lists|objs|freelists] [--freeze] [--json]
 
 Five children are forked one after the other from the same heap; the median
 child (by collection time) is reported, and the largest copy of any child.
 Collection time is the child's CPU time (user + system: copying pages counts).
+Five more children run a young collection (gc.collect(1)) instead: what a full
+collection copies beyond it (full - young, medians) is what the oldest
+generation's extra work costs, clear_freelists() included.
 
 The parent builds the heap with the collector disabled, optionally freezes,
 and forks.  The child reads its Private_Dirty from /proc/self/smaps_rollup
@@ -60,7 +63,43 @@ def heap_objs(n=200000):
     return nodes
 
 
-HEAPS = {"lists": heap_lists, "objs": heap_objs}
+class Holder(object):
+    def method(self):
+        return self
+
+
+def generator():
+    yield 1
+
+
+def fill_free_lists():
+    """Leave the free lists that a full collection empties filled to their
+    caps, as a warmed-up server leaves them: tuples of every small size,
+    lists, dicts, sets, frames, bound and built-in methods, floats and
+    (Python 2) unicode objects."""
+    for size in range(1, 20):
+        junk = [tuple([i] * size) for i in range(2100)]
+        del junk
+    junk = [[i] for i in range(200)]
+    junk += [{i: i} for i in range(200)]
+    junk += [set([i]) for i in range(200)]
+    holder = Holder()
+    junk += [holder.method for i in range(600)]
+    junk += [[].append for i in range(600)]
+    junk += [float(i) + 0.5 for i in range(2000)]
+    junk += [u"%d" % i for i in range(2000)]
+    gens = [generator() for i in range(400)]
+    for g in gens:
+        next(g)
+    del junk, gens, holder
+
+
+def heap_freelists():
+    # a small application heap; measure() fills the free lists last
+    return heap_objs(20000)
+
+
+HEAPS = {"lists": heap_lists, "objs": heap_objs, "freelists": heap_freelists}
 # children forked from the same parent heap, one after the other
 REPEAT = 5
 
@@ -69,10 +108,15 @@ def measure(heap_name, freeze):
     gc.disable()
     heap = HEAPS[heap_name]()
     gc_tracked = len(gc.get_objects())
+    if heap_name == "freelists":
+        fill_free_lists()
     if freeze:
         gc.freeze()
-    children = [fork_child() for _ in range(REPEAT)]
+    children = [fork_child(2) for _ in range(REPEAT)]
+    young = sorted(c["after_kb"] - c["before_kb"]
+                   for c in (fork_child(1) for _ in range(REPEAT)))
     del heap
+    full = sorted(c["after_kb"] - c["before_kb"] for c in children)
     # the median child: one forked child is a sample, not a measurement
     children.sort(key=lambda c: c["collect_s"])
     child = children[len(children) // 2]
@@ -85,18 +129,21 @@ def measure(heap_name, freeze):
         "copied_mb": (child["after_kb"] - child["before_kb"]) / 1024.0,
         "copied_mb_max": max(c["after_kb"] - c["before_kb"] for c in children) / 1024.0,
         "collect_ms": child["collect_s"] * 1000.0,
+        "young_copied_mb": young[len(young) // 2] / 1024.0,
+        "full_minus_young_kb": full[len(full) // 2] - young[len(young) // 2],
     }
 
 
-def fork_child():
-    """Fork one child that collects once; return what it measured."""
+def fork_child(generation):
+    """Fork one child that collects `generation` once; return what it
+    measured."""
     rfd, wfd = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(rfd)
         before = private_dirty_kb()
         t0 = timer()
-        gc.collect()
+        gc.collect(generation)
         took = timer() - t0
         after = private_dirty_kb()
         os.write(wfd, json.dumps({"before_kb": before, "after_kb": after,
@@ -127,7 +174,9 @@ def main(argv):
     else:
         print("%(python)s heap=%(heap)s frozen=%(frozen)s tracked=%(tracked)d "
               "child copied %(copied_mb).2f MB (max of %(children)d: %(copied_mb_max).2f), "
-              "full collection %(collect_ms).1f ms" % result)
+              "full collection %(collect_ms).1f ms; young collection copied "
+              "%(young_copied_mb).2f MB, full - young %(full_minus_young_kb)d KiB"
+              % result)
 
 
 if __name__ == "__main__":

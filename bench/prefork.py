@@ -6,8 +6,9 @@ usage: python bench/prefork.py --mode stock|nogc|freeze [--workers 8]
 The parent warms up like an application server: it imports a large part of
 the standard library and builds an application-sized heap, then binds a
 socket on 127.0.0.1 and forks the workers.  A bounded client load follows;
-each worker runs a full collection every 100 requests, as a long-lived
-worker eventually does.  Then the workers' summed USS (private pages) and PSS
+each worker runs a full collection right after the fork (as servers do when
+they load the application or reset state in the worker) and then every 100
+requests, as a long-lived worker eventually does.  Then the workers' summed USS (private pages) and PSS
 are read from /proc/PID/smaps_rollup.
 
 Modes: stock (the collector as it is), nogc (gc.disable() in the parent and
@@ -83,6 +84,10 @@ def serve(listener, heap, mode):
     """A worker: answer GETs on the shared socket until SIGTERM."""
     if mode == "freeze":
         gc.enable()
+    if mode != "nogc":
+        # the worker's first full collection, before any request: with the
+        # parent's free lists still as the fork left them
+        gc.collect()
     signal.signal(signal.SIGTERM, lambda *a: os._exit(0))
     served = 0
     while True:

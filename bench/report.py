@@ -31,19 +31,24 @@ def table(rows):
     cow = [r for r in rows if r["kind"] == "cow"]
     if cow:
         out += ["### Child copy-on-write after one full collection (bench/cow.py)", "",
-                "| Python | heap | tracked | stock: copied / collection | patched, not frozen | patched, frozen |",
-                "| --- | --- | ---: | ---: | ---: | ---: |"]
+                "| Python | heap | tracked | stock: copied / collection | patched, not frozen | patched, frozen | frozen: young collection copied | frozen: full - young |",
+                "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
         keys = sorted(set((r["python"], r["heap"]) for r in cow))
         for py, heap in keys:
             cell = {}
             tracked = 0
+            young = extra = "-"
             for r in cow:
                 if (r["python"], r["heap"]) == (py, heap):
                     cell[(r["build"], r["frozen"])] = "%.2f MB / %.1f ms" % (r["copied_mb"], r["collect_ms"])
                     tracked = r["tracked"]
-            out.append("| %s | %s | %d | %s | %s | %s |" % (
+                    if r["frozen"] and "full_minus_young_kb" in r:
+                        young = "%.2f MB" % r["young_copied_mb"]
+                        extra = "%d KiB" % r["full_minus_young_kb"]
+            out.append("| %s | %s | %d | %s | %s | %s | %s | %s |" % (
                 py, heap, tracked, cell.get(("stock", False), "-"),
-                cell.get(("gcfreeze", False), "-"), cell.get(("gcfreeze", True), "-")))
+                cell.get(("gcfreeze", False), "-"), cell.get(("gcfreeze", True), "-"),
+                young, extra))
         out.append("")
     scaling = [r for r in rows if r["kind"] == "scaling"]
     if scaling:
@@ -63,17 +68,20 @@ def table(rows):
         out.append("")
     pre = [r for r in rows if r["kind"] == "prefork"]
     if pre:
-        out += ["### Prefork server, 8 workers: summed USS and PSS after load (bench/prefork.py)", "",
-                "| Python | stock | stock, collector off | patched, freeze | freeze vs stock (USS) |",
-                "| --- | ---: | ---: | ---: | ---: |"]
+        out += ["### Prefork server, 8 workers, each with a full collection right after the fork: summed USS and PSS after load (bench/prefork.py)", "",
+                "| Python | stock | stock, collector off | patched, freeze | freeze vs stock (USS) | freeze / collector off (USS) |",
+                "| --- | ---: | ---: | ---: | ---: | ---: |"]
         for py in sorted(set(r["python"] for r in pre)):
             m = dict((r["mode"], r) for r in pre if r["python"] == py)
             fmt = lambda r: "%.1f / %.1f MB" % (r["uss_mb"], r["pss_mb"]) if r else "-"
             saving = "-"
             if "stock" in m and "freeze" in m:
                 saving = "%.1f %% less" % (100.0 * (1 - m["freeze"]["uss_mb"] / m["stock"]["uss_mb"]))
-            out.append("| %s | %s | %s | %s | %s |" % (py, fmt(m.get("stock")), fmt(m.get("nogc")),
-                                                      fmt(m.get("freeze")), saving))
+            ratio = "-"
+            if "nogc" in m and "freeze" in m:
+                ratio = "%.3f" % (m["freeze"]["uss_mb"] / m["nogc"]["uss_mb"])
+            out.append("| %s | %s | %s | %s | %s | %s |" % (py, fmt(m.get("stock")), fmt(m.get("nogc")),
+                                                           fmt(m.get("freeze")), saving, ratio))
         out.append("")
     return "\n".join(out)
 

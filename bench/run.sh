@@ -62,7 +62,7 @@ bench_version() {
   JSONL=$RESULTS/results-$series.jsonl
   : >"$JSONL"
   local heap
-  for heap in lists objs; do
+  for heap in lists objs freelists; do
     step "cow $heap: stock" record cow stock "$stock" "$BENCH/cow.py" --heap "$heap"
     step "cow $heap: patched, not frozen" record cow gcfreeze "$patched" "$BENCH/cow.py" --heap "$heap"
     step "cow $heap: patched, frozen" record cow gcfreeze "$patched" "$BENCH/cow.py" --heap "$heap" --freeze
