@@ -12,6 +12,7 @@
 #                     apt retries; its mounts are recorded in MOUNTS
 # in_root ROOT CMD... run CMD in ROOT with a clean environment (NAME=VALUE
 #                     arguments before CMD are added to it)
+# mount_root ROOT     /proc and /dev in ROOT (once; fresh_root does it)
 # unmount_root ROOT   unmount everything under ROOT
 # remove_root ROOT    unmount everything under ROOT, then remove it
 # unmount_all         unmount every root fresh_root made (for trap ... EXIT)
@@ -97,10 +98,18 @@ fresh_root() {
   cp -L /etc/resolv.conf "$root/etc/resolv.conf"
   # a mirror that times out once in a while must not fail a long run
   echo 'Acquire::Retries "5";' >"$root/etc/apt/apt.conf.d/80gcfreeze-retries"
+  mount_root "$root"
+}
+
+# /proc and /dev in ROOT, unless they are mounted already.
+mount_root() {
+  local root=$1
   MOUNTS+=("$root")
-  mount -t proc proc "$root/proc"
-  mount --rbind /dev "$root/dev"
-  mount --make-rslave "$root/dev"
+  mountpoint -q "$root/proc" || mount -t proc proc "$root/proc"
+  if ! mountpoint -q "$root/dev"; then
+    mount --rbind /dev "$root/dev"
+    mount --make-rslave "$root/dev"
+  fi
 }
 
 in_root() {
