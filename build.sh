@@ -98,6 +98,7 @@ Questions other scripts ask instead of reading versions.txt or guessing
                       the build tree of VERSION for these options (--build-dir,
                       --stock, --debug), whether it is built yet or not
   --debian-mirror     the Debian mirror this machine's apt uses (exit 1: none)
+  --print-cache       the directory sources are kept in (--cache, or default)
 
 Arguments after -- go to ./configure unchanged.
 
@@ -611,6 +612,7 @@ parse_args() {
       --list) QUERY=list ;;
       --print-tree) QUERY=tree ;;
       --debian-mirror) QUERY=mirror ;;
+      --print-cache) QUERY=cache ;;
       --) shift; CONFIGURE_EXTRA=("$@"); break ;;
       -*) usage_error "unknown option $1" ;;
       all) mapfile -t -O "${#VERSIONS[@]}" VERSIONS < <(known_versions | tr ' ' '\n') ;;
@@ -619,7 +621,7 @@ parse_args() {
     shift
   done
   case $QUERY in
-    list | mirror) ;;
+    list | mirror | cache) ;;
     tree) [[ ${#VERSIONS[@]} -eq 1 ]] || usage_error "--print-tree takes one VERSION" ;;
     *) [[ ${#VERSIONS[@]} -gt 0 ]] || usage_error "name a VERSION to build: $(known_versions) or all" ;;
   esac
@@ -631,7 +633,7 @@ parse_args() {
   for v in "${VERSIONS[@]}"; do resolve_version "$v"; done # reject unknown ones before any work
 }
 
-# --list, --print-tree, --debian-mirror: answer and stop.
+# --list, --print-tree, --debian-mirror, --print-cache: answer and stop.
 answer_query() {
   local v
   case $QUERY in
@@ -648,6 +650,7 @@ answer_query() {
       resolve_version "${VERSIONS[0]}"
       tree_path
       ;;
+    cache) echo "$CACHE" ;;
     mirror)
       v=$(debian_mirror)
       [[ -n "$v" ]] || die "no Debian mirror (a deb822 URIs: field or a deb line ending in /debian) in $APT_ETC"

@@ -43,9 +43,10 @@ fake_tree() {
 
 # The 2.7 line of build.sh --list: "SERIES RELEASE DEBIAN-SOURCE".
 read -r S27 R27 _ < <("$BUILD_SH" --list 2.7)
+TARBALL_27=$("$BUILD_SH" --print-cache)/Python-$R27.tgz
 
 real_tree_27() {
-  local tarball=${GCFREEZE_CACHE:-$HOME/.cache/gcfreeze}/Python-2.7.18.tgz
+  local tarball=$TARBALL_27
   [[ -f "$tarball" ]] || return 1
   rm -rf "$WORK/real-2.7.18" && mkdir -p "$WORK/real-2.7.18"
   tar -xzf "$tarball" -C "$WORK/real-2.7.18" --strip-components=1
@@ -169,14 +170,14 @@ interrupt_then_rerun() {
 }
 
 case_interrupted_make() {
-  local tarball=${GCFREEZE_CACHE:-$HOME/.cache/gcfreeze}/Python-2.7.18.tgz
-  [[ -f "$tarball" ]] || skip "no 2.7.18 tarball in the cache"
+  local tarball=$TARBALL_27
+  [[ -f "$tarball" ]] || skip "no $R27 tarball in the cache"
   interrupt_then_rerun make "$tarball"
 }
 
 case_interrupted_install() {
-  local tarball=${GCFREEZE_CACHE:-$HOME/.cache/gcfreeze}/Python-2.7.18.tgz
-  [[ -f "$tarball" ]] || skip "no 2.7.18 tarball in the cache"
+  local tarball=$TARBALL_27
+  [[ -f "$tarball" ]] || skip "no $R27 tarball in the cache"
   # the tree the previous case built is reused: this costs only the install
   interrupt_then_rerun stage "$tarball"
 }

@@ -15,7 +15,7 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=ci/lib.sh
 . "$TOP/ci/lib.sh"
 WORK=${GCFREEZE_IMAGE_DIR:-/tmp/gcfreeze-image}
-CACHE=${GCFREEZE_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/gcfreeze}
+CACHE=$("$BUILD_SH" --print-cache)
 BASE_IMAGE=localhost/debian:bookworm-slim
 IMAGE_REPO=localhost/python-gcfreeze
 CONTAINERS=()
