@@ -41,7 +41,7 @@ overhead_json() {
 
 bench_version() {
   local series=$1 rel=$2
-  REL=$rel
+  REL=$rel VERSION_LOGS=$LOGS/$rel
   mkdir -p "$LOGS/$rel"
   local stock=$PREFIXES/$series-stock/bin/python$series patched=$PREFIXES/$series/bin/python$series
   if [[ $BUILD -eq 1 ]]; then
