@@ -19,7 +19,8 @@
 #
 # Checks:
 # say, note           a heading line, an indented line
-# die MESSAGE         "ci/SCRIPT: error: MESSAGE" on stderr, exit 1
+# die MESSAGE [STATUS]
+#                     "ci/SCRIPT: error: MESSAGE" on stderr, exit STATUS (1)
 # check NAME LOG CMD...
 #                     one counted check (PASSED or FAILED; on failure also
 #                     VERSION_OK=0): CMD runs with errexit of its own and its
@@ -63,7 +64,7 @@ say() { printf '==> %s\n' "$*"; }
 note() { printf '    %s\n' "$*"; }
 die() {
   printf '%s/%s: error: %s\n' "$(basename "$(dirname "$0")")" "${0##*/}" "$1" >&2
-  exit 1
+  exit "${2:-1}"
 }
 
 # The exit status build.sh --help gives NAME (EXIT_NO_SOURCE, ...).
@@ -165,7 +166,7 @@ run_version() {
 for_each_version() {
   local fn=$1 text line series rel lines=()
   shift
-  text=$("$BUILD_SH" --list "$@") || die "unknown version in: $* (./build.sh --list names the known ones)"
+  text=$("$BUILD_SH" --list "$@") || die "unknown version in: $* (./build.sh --list names the known ones)" 2
   # read first: FN may read stdin (apt-get, chroot)
   mapfile -t lines <<<"$text"
   for line in "${lines[@]}"; do
