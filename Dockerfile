@@ -3,7 +3,7 @@
 #
 #   docker build --build-arg PYTHON_VERSION=2.7 -t python-gcfreeze:2.7 .
 #
-# PYTHON_VERSION is a series: 2.7, 3.4, 3.5 or 3.6.
+# PYTHON_VERSION is a series of versions.txt (./build.sh --list).
 #
 # The interpreter is built by ./build.sh (which installs its own build
 # dependencies) into /usr/local; the final stage has the runtime libraries
@@ -62,8 +62,9 @@ RUN set -eu; \
     python --version; pip --version; \
     python -c 'import gc; gc.freeze(); gc.unfreeze()'
 
-# The official images' CMD: python3 on 3.x, python on 2.7.  CMD cannot use
-# an ARG, so the last stage is picked by name.
+# The official images' CMD: python3 on 3.x, python on 2.x.  CMD cannot use
+# an ARG, so the last stage is picked by name: one stage per series of
+# ./build.sh --list (ci/test-build-sh.sh checks that each is here).
 FROM runtime AS python-2.7
 CMD ["python"]
 FROM runtime AS python-3.4

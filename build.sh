@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# build.sh — build CPython 2.7, 3.4, 3.5 or 3.6 with gc.freeze() (bpo-31558) built in.
+# build.sh — build a CPython release of versions.txt (2.7, 3.4-3.6) with
+# gc.freeze() (bpo-31558) built in.
 #
 # Steps per version: fetch → verify → patch → configure → make → test → install.
 # Every step logs to a file and prints one line with its duration; a failed step
@@ -11,7 +12,9 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 VERSIONS_FILE=$TOP/versions.txt
 PATCHES_DIR=$TOP/patches
 
-# Exit codes other tooling relies on.
+# Exit statuses (listed by --help, where ci/lib.sh reads them).
+EXIT_OK=0
+EXIT_FAILURE=1
 EXIT_USAGE=2
 EXIT_NO_SOURCE=3
 
@@ -30,6 +33,7 @@ declare -A NOT_FOR_THIS_HOST=(
 PREFIX=/usr/local
 SOURCE=
 JOBS=$(nproc 2>/dev/null || echo 2)
+APT_ETC=${GCFREEZE_APT_ETC:-/etc/apt}
 CACHE=${GCFREEZE_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/gcfreeze}
 BUILD_ROOT=
 INSTALL_DEPS=1
@@ -38,6 +42,7 @@ FETCH_ONLY=0
 CONFIGURE_ONLY=0
 DEBUG=0
 PACKAGE=
+QUERY=
 OUTPUT=$TOP/dist
 PREFIX_GIVEN=0
 WITH_COMPAT=1
@@ -53,8 +58,8 @@ Usage: ./build.sh [options] VERSION... [-- CONFIGURE-ARGS...]
 Build CPython with gc.freeze(), gc.unfreeze() and gc.get_freeze_count()
 (backported from 3.7) and install it as PREFIX/bin/pythonX.Y.
 
-VERSION is a series or a release from versions.txt: 2.7 3.4 3.5 3.6
-(or 2.7.18 3.4.10 3.5.10 3.6.15), several at once, or 'all'.
+VERSION is a series or a release from versions.txt: $(known_versions)
+(or $(known_versions 2)), several at once, or 'all'.
 
 Options:
   --prefix DIR        install prefix (default: /usr/local)
@@ -70,7 +75,10 @@ Options:
   --package deb|rpm   build a package instead of installing: the interpreter
                       goes under /opt/gcfreeze/pythonX.Y (or --prefix), with
                       pythonX.Y-gcfreeze on PATH; the distro's python is untouched
-  --output DIR        where --package writes its file (default: ./dist)
+  --output DIR        where --package writes its file (default: ./dist) and
+                      records it in DIR/manifest.txt, one line a file:
+                      "FORMAT SERIES RELEASE PACKAGE FILE" (a rebuild of the
+                      same format and release replaces its line)
   --no-compat         leave out the host-compatibility series (patches/X.Y/compat)
   --no-security       leave out the security series (patches/X.Y/security):
                       the release as python.org shipped it, plus compat
@@ -80,14 +88,31 @@ Options:
   --configure-only    stop after configure (headers and pyconfig.h ready)
   -h, --help          this text
 
+Questions other scripts ask instead of reading versions.txt or guessing
+(each prints its answer on stdout and builds nothing):
+  --list [VERSION...] the releases of versions.txt (all, or those named, in
+                      that order; an unknown one is a usage error), one line
+                      each: "SERIES RELEASE DEBIAN-SOURCE", the last field
+                      suite:package=version or -
+  --print-tree VERSION
+                      the build tree of VERSION for these options (--build-dir,
+                      --stock, --debug), whether it is built yet or not
+  --debian-mirror     the Debian mirror this machine's apt uses (exit 1: none)
+  --print-cache       the directory sources are kept in (--cache, or default)
+
 Arguments after -- go to ./configure unchanged.
 
 Sources are looked up in this order: --source; CACHE/Python-X.Y.Z.tgz (checked
 against the pinned sha256) or an extracted CACHE/Python-X.Y.Z/ tree; a download
-from python.org (checked against the pin); for 2.7.18 on Debian, the Debian 11
-source package (checked against the same pin).
+from python.org (checked against the pin); on Debian, for a release with a
+Debian source package in versions.txt, that package's .orig.tar.gz (checked
+against the same pin).
 
-Exit status: 0 success, 1 failure, $EXIT_USAGE bad usage, $EXIT_NO_SOURCE no source to be had.
+Exit status:
+  $EXIT_OK  EXIT_OK          success
+  $EXIT_FAILURE  EXIT_FAILURE     a step failed (its log is named)
+  $EXIT_USAGE  EXIT_USAGE       bad usage
+  $EXIT_NO_SOURCE  EXIT_NO_SOURCE   no source for a release can be had here (callers skip it)
 EOF
 }
 
@@ -130,19 +155,23 @@ run_step() {
 
 # --- versions ---------------------------------------------------------------
 
-# Print the versions.txt line for a series or release, or nothing.
+# versions.txt is read here and nowhere else: other scripts ask --list.
+# Print the versions.txt line for a series or release, or nothing; with no
+# argument, every line.
 version_line() {
-  awk -v v="$1" '!/^#/ && NF >= 4 && ($1 == v || $2 == v) { print; exit }' "$VERSIONS_FILE"
+  awk -v v="${1-}" '!/^#/ && NF >= 4 && (v == "" || $1 == v || $2 == v) { print; if (v != "") exit }' "$VERSIONS_FILE"
 }
 
-known_versions() { awk '!/^#/ && NF >= 4 { printf "%s ", $1 }' "$VERSIONS_FILE"; }
+# The series (or, known_versions 2, the releases), space-separated.
+known_versions() { version_line | awk -v f="${1:-1}" '{ printf "%s%s", sep, $f; sep = " " }'; }
 
 # Set REL SERIES SHA URL DEBSRC for one version argument.
 resolve_version() {
   local line
   line=$(version_line "$1")
-  [[ -n "$line" ]] || usage_error "unknown version '$1': choose from $(known_versions)or all"
+  [[ -n "$line" ]] || usage_error "unknown version '$1': choose from $(known_versions) or all"
   read -r SERIES REL SHA URL DEBSRC <<<"$line"
+  DEBSRC=${DEBSRC:--}
 }
 
 # --- dependencies -----------------------------------------------------------
@@ -204,14 +233,18 @@ download_tarball() {
   mv "$dest.part" "$dest"
 }
 
-# The Debian 11 source package ships python.org's tarball unchanged as its
-# .orig.tar.gz.  A deb-src entry for that suite reuses the mirror apt has.
+# The Debian mirror this machine's apt uses: the first URI ending in /debian
+# of a deb822 "URIs:" field or a one-line "deb [options] URI suite" entry
+# (the options may hold spaces).  The only copy: the ci scripts and
+# packaging/ ask --debian-mirror.
 debian_mirror() {
   local f
-  for f in /etc/apt/sources.list.d/*.sources /etc/apt/sources.list; do
+  for f in "$APT_ETC"/sources.list.d/*.sources "$APT_ETC"/sources.list.d/*.list "$APT_ETC"/sources.list; do
     [[ -r "$f" ]] || continue
-    awk '/^URIs:/ { print $2; exit } /^deb[ \t]/ && $2 !~ /^\[/ { print $2; exit } /^deb[ \t]/ { print $3; exit }' "$f"
-  done | grep -m1 -E '/debian/?$' || true
+    awk '/^[ \t]*#/ { next }
+      /^URIs:/ { for (i = 2; i <= NF; i++) print $i }
+      /^deb[ \t]/ { sub(/\[[^]]*\]/, ""); print $2 }' "$f"
+  done | sed 's|/$||' | grep -m1 -E '^[a-z+]+://.*/debian$' || true
 }
 
 fetch_from_debian() {
@@ -369,7 +402,7 @@ configure_args() {
     --enable-loadable-sqlite-extensions --with-ensurepip=install
     "LDFLAGS=-Wl,--enable-new-dtags,-rpath,$PREFIX/lib")
   # Debian, the official images and pyenv all build 2.7 with UCS-4 unicode.
-  [[ "$SERIES" != 2.7 ]] || args+=(--enable-unicode=ucs4)
+  case $SERIES in 2.*) args+=(--enable-unicode=ucs4) ;; esac
   [[ $DEBUG -eq 0 ]] || args+=(--with-pydebug)
   printf '%s\n' "${args[@]}" "${CONFIGURE_EXTRA[@]+"${CONFIGURE_EXTRA[@]}"}"
 }
@@ -479,29 +512,40 @@ do_install() {
 # --- packages -------------------------------------------------------------------
 
 # Stage outside the prefix and hand the tree to packaging/FORMAT.sh, which
-# writes OUTPUT/<package file>.
+# writes OUTPUT/<package file> and records it in OUTPUT/manifest.txt.
 do_package() {
   STAGE=$BUILD_ROOT/pkgroot-$REL-$FLAVOR
   STAGING=1
   run_step stage "$LOG/stage.log" do_stage
   mkdir -p "$OUTPUT"
+  OUTPUT=$(cd "$OUTPUT" && pwd)
   run_step package "$LOG/package-$PACKAGE.log" \
-    "$TOP/packaging/$PACKAGE.sh" "$STAGE" "$PREFIX" "$REL" "$SERIES" "$(cd "$OUTPUT" && pwd)"
+    "$TOP/packaging/$PACKAGE.sh" "$STAGE" "$PREFIX" "$REL" "$SERIES" "$OUTPUT"
   STAGING=
   rm -rf "$STAGE"
-  say "Python $REL ($FLAVOR) packaged: $(grep -o 'wrote .*' "$LOG/package-$PACKAGE.log" | tail -n 1)"
+  local file
+  file=$(awk -v f="$PACKAGE" -v r="$REL" '$1 == f && $3 == r { print $5 }' "$OUTPUT/manifest.txt" 2>/dev/null | tail -n 1)
+  [[ -n "$file" && -f "$file" ]] || die "packaging/$PACKAGE.sh recorded no file in $OUTPUT/manifest.txt (log: $LOG/package-$PACKAGE.log)"
+  say "Python $REL ($FLAVOR) packaged: $file (listed in $OUTPUT/manifest.txt)"
 }
 
 # --- one version ----------------------------------------------------------------
+
+# The build tree of the resolved version (--print-tree answers with it).
+tree_path() {
+  local name=Python-$REL-$FLAVOR
+  [[ $DEBUG -eq 0 ]] || name+=-debug
+  echo "$BUILD_ROOT/$name"
+}
 
 build_one() {
   resolve_version "$1"
   # packages live under their own prefix, so they never replace the distro's python
   [[ -z "$PACKAGE" || $PREFIX_GIVEN -eq 1 ]] || PREFIX=/opt/gcfreeze/python$SERIES
-  local name=Python-$REL-$FLAVOR t0
-  [[ $DEBUG -eq 0 ]] || name+=-debug
+  local name t0
   t0=$(date +%s)
-  TREE=$BUILD_ROOT/$name
+  TREE=$(tree_path)
+  name=$(basename "$TREE")
   LOG=$LOG_ROOT/$name
   STAGE=$PREFIX/.gcfreeze-stage-$SERIES
   mkdir -p "$LOG"
@@ -570,14 +614,22 @@ parse_args() {
       --no-test) RUN_TESTS=0 ;;
       --fetch-only) FETCH_ONLY=1 ;;
       --configure-only) CONFIGURE_ONLY=1 ;;
+      --list) QUERY=list ;;
+      --print-tree) QUERY=tree ;;
+      --debian-mirror) QUERY=mirror ;;
+      --print-cache) QUERY=cache ;;
       --) shift; CONFIGURE_EXTRA=("$@"); break ;;
       -*) usage_error "unknown option $1" ;;
-      all) mapfile -t -O "${#VERSIONS[@]}" VERSIONS < <(awk '!/^#/ && NF >= 4 { print $1 }' "$VERSIONS_FILE") ;;
+      all) mapfile -t -O "${#VERSIONS[@]}" VERSIONS < <(known_versions | tr ' ' '\n') ;;
       *) VERSIONS+=("$1") ;;
     esac
     shift
   done
-  [[ ${#VERSIONS[@]} -gt 0 ]] || usage_error "name a VERSION to build: $(known_versions)or all"
+  case $QUERY in
+    list | mirror | cache) ;;
+    tree) [[ ${#VERSIONS[@]} -eq 1 ]] || usage_error "--print-tree takes one VERSION" ;;
+    *) [[ ${#VERSIONS[@]} -gt 0 ]] || usage_error "name a VERSION to build: $(known_versions) or all" ;;
+  esac
   [[ -z "$SOURCE" || ${#VERSIONS[@]} -eq 1 ]] || usage_error "--source goes with exactly one VERSION"
   [[ "$PREFIX" == /* ]] || PREFIX=$(pwd)/$PREFIX
   PREFIX=${PREFIX%/}
@@ -586,9 +638,39 @@ parse_args() {
   for v in "${VERSIONS[@]}"; do resolve_version "$v"; done # reject unknown ones before any work
 }
 
+# --list, --print-tree, --debian-mirror, --print-cache: answer and stop.
+answer_query() {
+  local v
+  case $QUERY in
+    list)
+      if [[ ${#VERSIONS[@]} -eq 0 ]]; then
+        mapfile -t VERSIONS < <(known_versions | tr ' ' '\n')
+      fi
+      for v in "${VERSIONS[@]}"; do
+        resolve_version "$v"
+        printf '%s %s %s\n' "$SERIES" "$REL" "$DEBSRC"
+      done
+      ;;
+    tree)
+      resolve_version "${VERSIONS[0]}"
+      tree_path
+      ;;
+    cache) echo "$CACHE" ;;
+    mirror)
+      v=$(debian_mirror)
+      [[ -n "$v" ]] || die "no Debian mirror (a deb822 URIs: field or a deb line ending in /debian) in $APT_ETC"
+      echo "$v"
+      ;;
+  esac
+}
+
 main() {
   parse_args "$@"
   BUILD_ROOT=${BUILD_ROOT:-$CACHE/build}
+  if [[ -n "$QUERY" ]]; then
+    answer_query
+    exit "$EXIT_OK"
+  fi
   LOG_ROOT=$BUILD_ROOT/logs
   mkdir -p "$LOG_ROOT" || die "cannot create $LOG_ROOT: pass --build-dir DIR"
   if [[ $FETCH_ONLY -eq 0 ]]; then

@@ -194,9 +194,10 @@ class SSLTest(BoundedTestCase):
         client_ctx.load_verify_locations(cert)
         return server_ctx, client_ctx
 
-    def serve(self, server_ctx):
-        """Start a one-connection TLS echo server (it upper-cases a line) on
-        127.0.0.1; return its port, its thread and its list of errors."""
+    def serve(self, server_ctx, handle=None):
+        """Start a one-connection TLS server on 127.0.0.1 that runs
+        handle(tls) (default: echo a line upper-cased); return its port, its
+        thread and its list of errors."""
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.addCleanup(listener.close)
         listener.bind(('127.0.0.1', 0))
@@ -210,7 +211,10 @@ class SSLTest(BoundedTestCase):
                 conn.settimeout(30)
                 tls = server_ctx.wrap_socket(conn, server_side=True)
                 try:
-                    tls.sendall(read_line(tls).upper())
+                    if handle is None:
+                        tls.sendall(read_line(tls).upper())
+                    else:
+                        handle(tls)
                 finally:
                     tls.close()
             except Exception as exc:
@@ -248,29 +252,14 @@ class SSLTest(BoundedTestCase):
         (suppress_ragged_eofs), as with OpenSSL 1.1, not an SSLError."""
         cert, key = self.make_certificate()
         server_ctx, client_ctx = self.contexts(cert, key)
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.addCleanup(listener.close)
-        listener.bind(('127.0.0.1', 0))
-        listener.listen(1)
-        listener.settimeout(30)
-        errors = []
 
-        def serve():
-            try:
-                conn, _ = listener.accept()
-                conn.settimeout(30)
-                tls = server_ctx.wrap_socket(conn, server_side=True)
-                tls.sendall(b'unterminated')
-                # SSLSocket.shutdown() shuts the TCP connection down
-                # without sending close_notify
-                tls.shutdown(socket.SHUT_RDWR)
-                tls.close()
-            except Exception as exc:
-                errors.append('server: %r' % (exc,))
-        thread = threading.Thread(target=serve)
-        thread.daemon = True
-        thread.start()
-        sock = socket.create_connection(listener.getsockname(), timeout=30)
+        def unterminated(tls):
+            tls.sendall(b'unterminated')
+            # SSLSocket.shutdown() shuts the TCP connection down
+            # without sending close_notify
+            tls.shutdown(socket.SHUT_RDWR)
+        port, thread, errors = self.serve(server_ctx, unterminated)
+        sock = socket.create_connection(('127.0.0.1', port), timeout=30)
         tls = client_ctx.wrap_socket(sock, server_hostname='localhost')
         try:
             data = b''

@@ -6,6 +6,8 @@
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=ci/lib.sh
+. "$TOP/ci/lib.sh"
 BENCH=$TOP/bench
 RESULTS=${GCFREEZE_BENCH_RESULTS:-$BENCH/results}
 PREFIXES=${GCFREEZE_BENCH_PREFIXES:-/opt/gcfreeze-bench}
@@ -13,18 +15,12 @@ LOGS=${GCFREEZE_BENCH_LOGS:-/tmp/gcfreeze-bench}
 # --no-build: use the interpreters already in PREFIXES (ci/parity.sh's too)
 BUILD=1
 
-step() {
-  local label=$1 start
+# bench_step LABEL COMMAND...: a step (ci/lib.sh) with its log in LOGS/REL/;
+# a failed one skips the rest of the version, and no results are written.
+bench_step() {
+  local label=$1
   shift
-  start=$(date +%s)
-  printf '    %-34s ' "$label"
-  if "$@" >>"$LOGS/bench.log" 2>&1; then
-    printf 'done (%ss)\n' "$(($(date +%s) - start))"
-  else
-    printf 'FAILED (%ss)\n' "$(($(date +%s) - start))"
-    tail -n 20 "$LOGS/bench.log" >&2
-    exit 1
-  fi
+  step "$label" "$LOGS/$REL/$(tr -c 'A-Za-z0-9\n' - <<<"$label").log" "$@"
 }
 
 # record KIND BUILD COMMAND...: run a benchmark that prints JSON lines and
@@ -44,34 +40,29 @@ overhead_json() {
 }
 
 bench_version() {
-  local v=$1 series rel
-  read -r series rel _ < <(awk -v v="$v" '!/^#/ && NF >= 4 && ($1 == v || $2 == v) { print; exit }' "$TOP/versions.txt")
-  echo "==> $rel"
-  if ! "$TOP/build.sh" --fetch-only "$rel" >/dev/null 2>&1; then
-    echo "    SKIP: no source for $rel here"
-    return 0
-  fi
+  local series=$1 rel=$2
+  REL=$rel VERSION_LOGS=$LOGS/$rel
+  mkdir -p "$LOGS/$rel"
   local stock=$PREFIXES/$series-stock/bin/python$series patched=$PREFIXES/$series/bin/python$series
   if [[ $BUILD -eq 1 ]]; then
-    step "build patched" "$TOP/build.sh" --no-test --prefix "$PREFIXES/$series" "$rel"
-    step "build stock (same tree, no series)" "$TOP/build.sh" --no-test --stock --prefix "$PREFIXES/$series-stock" "$rel"
+    bench_step "build patched" "$BUILD_SH" --no-test --prefix "$PREFIXES/$series" "$rel"
+    bench_step "build stock (same tree, no series)" "$BUILD_SH" --no-test --stock --prefix "$PREFIXES/$series-stock" "$rel"
   elif [[ ! -x "$stock" || ! -x "$patched" ]]; then
-    echo "    --no-build, but $stock or $patched is missing: run without --no-build" >&2
-    exit 1
+    die "--no-build, but $stock or $patched is missing: run without --no-build"
   fi
   JSONL=$RESULTS/results-$series.jsonl
   : >"$JSONL"
   local heap
   for heap in lists objs freelists; do
-    step "cow $heap: stock" record cow stock "$stock" "$BENCH/cow.py" --heap "$heap"
-    step "cow $heap: patched, not frozen" record cow gcfreeze "$patched" "$BENCH/cow.py" --heap "$heap"
-    step "cow $heap: patched, frozen" record cow gcfreeze "$patched" "$BENCH/cow.py" --heap "$heap" --freeze
+    bench_step "cow $heap: stock" record cow stock "$stock" "$BENCH/cow.py" --heap "$heap"
+    bench_step "cow $heap: patched, not frozen" record cow gcfreeze "$patched" "$BENCH/cow.py" --heap "$heap"
+    bench_step "cow $heap: patched, frozen" record cow gcfreeze "$patched" "$BENCH/cow.py" --heap "$heap" --freeze
   done
-  step "scaling" record scaling gcfreeze "$patched" "$BENCH/scaling.py"
-  step "overhead (callgrind)" overhead_json "$stock" "$patched" "$rel"
-  step "prefork: stock" record prefork stock "$stock" "$BENCH/prefork.py" --mode stock
-  step "prefork: stock, collector off" record prefork stock "$stock" "$BENCH/prefork.py" --mode nogc
-  step "prefork: patched, freeze" record prefork gcfreeze "$patched" "$BENCH/prefork.py" --mode freeze
+  bench_step "scaling" record scaling gcfreeze "$patched" "$BENCH/scaling.py"
+  bench_step "overhead (callgrind)" overhead_json "$stock" "$patched" "$rel"
+  bench_step "prefork: stock" record prefork stock "$stock" "$BENCH/prefork.py" --mode stock
+  bench_step "prefork: stock, collector off" record prefork stock "$stock" "$BENCH/prefork.py" --mode nogc
+  bench_step "prefork: patched, freeze" record prefork gcfreeze "$patched" "$BENCH/prefork.py" --mode freeze
 }
 
 ensure_tools() {
@@ -80,11 +71,9 @@ ensure_tools() {
   /usr/bin/python3 -c 'import matplotlib' 2>/dev/null || missing+=(python3-matplotlib)
   [[ ${#missing[@]} -eq 0 ]] && return 0
   if [[ $(id -u) -eq 0 ]]; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >"$LOGS/apt.log" 2>&1 ||
-      { tail -n 20 "$LOGS/apt.log"; exit 1; }
+    install_tools "$LOGS/apt.log" "${missing[@]}"
   else
-    echo "bench/run.sh: missing tools: sudo apt-get install ${missing[*]}" >&2
-    exit 1
+    die "missing tools: sudo apt-get install ${missing[*]}"
   fi
 }
 
@@ -93,13 +82,10 @@ main() {
     BUILD=0
     shift
   fi
-  local versions=("$@")
-  [[ ${#versions[@]} -gt 0 ]] || mapfile -t versions < <(awk '!/^#/ && NF >= 4 { print $1 }' "$TOP/versions.txt")
   mkdir -p "$RESULTS" "$LOGS"
-  : >"$LOGS/bench.log"
   ensure_tools
-  local v
-  for v in "${versions[@]}"; do bench_version "$v"; done
+  for_each_version bench_version "$@"
+  summary || die "a benchmark failed (above): the results were not updated"
   # every version measured so far, this run's replacing earlier ones
   cat "$RESULTS"/results-*.jsonl >"$RESULTS/results.jsonl"
   /usr/bin/python3 "$BENCH/report.py" "$RESULTS/results.jsonl" "$RESULTS"

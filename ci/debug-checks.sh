@@ -13,7 +13,8 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WORK=${GCFREEZE_DEBUG_DIR:-/tmp/gcfreeze-debug}
 # shellcheck source=ci/lib.sh
 . "$TOP/ci/lib.sh"
-SKIPPED=0
+BUILD_ARGS=(--build-dir "$WORK/build")
+VERSION_TITLE="(debug build)"
 
 # The Lib-tests as regrtest modules, so that -R can hunt their refleaks.
 lib_tests_dir() {
@@ -47,38 +48,27 @@ memcheck() {
 }
 
 debug_version() {
-  local v=$1 series rel
-  read -r series rel _ < <(awk -v v="$v" '!/^#/ && NF >= 4 && ($1 == v || $2 == v) { print; exit }' "$TOP/versions.txt")
-  echo "==> $rel (debug build)"
-  if ! "$TOP/build.sh" --fetch-only "$rel" >/dev/null 2>&1; then
-    SKIPPED=$((SKIPPED + 1))
-    echo "    SKIP  $rel: no source here"
-    return 0
-  fi
-  local prefix=$WORK/prefix-$series logs=$WORK/logs-$rel python
+  local series=$1 rel=$2 prefix=$WORK/prefix-$1 logs=$WORK/logs-$2 python supp
+  VERSION_LOGS=$logs
   mkdir -p "$logs"
-  check "debug build" "$logs/build.log" "$TOP/build.sh" --debug --no-test --prefix "$prefix" \
+  check "debug build" "$logs/build.log" "$BUILD_SH" --debug --no-test --prefix "$prefix" \
     --build-dir "$WORK/build" "$rel" -- --with-valgrind
   python=$prefix/bin/python$series
   [[ -x "$python" ]] || return 0
   check "-R 3:3 test_gc" "$logs/refleak-test_gc.log" refleak_test_gc "$python"
   check "-R 3:3 Lib-tests (test_gcfreeze)" "$logs/refleak-lib.log" refleak_lib_tests "$python"
-  local supp=$WORK/build/Python-$rel-gcfreeze-debug/Misc/valgrind-python.supp
+  supp=$("$BUILD_SH" --print-tree --debug --build-dir "$WORK/build" "$rel")/Misc/valgrind-python.supp
   check "memcheck test_gc" "$logs/memcheck-test_gc.log" memcheck "$python" "$supp" "$logs/valgrind-test_gc.txt" -m test test_gc
   check "memcheck Lib-tests (test_gcfreeze, test_stress)" "$logs/memcheck-lib.log" memcheck "$python" "$supp" \
     "$logs/valgrind-lib.txt" -m unittest discover -s "$WORK/libtests" -p 'test_*.py'
 }
 
 main() {
-  local versions=("$@")
-  [[ ${#versions[@]} -gt 0 ]] || mapfile -t versions < <(awk '!/^#/ && NF >= 4 { print $1 }' "$TOP/versions.txt")
   mkdir -p "$WORK"
   command -v valgrind >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q valgrind >/dev/null
   lib_tests_dir
-  local v
-  for v in "${versions[@]}"; do debug_version "$v"; done
-  echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
-  [[ $FAILED -eq 0 ]]
+  for_each_version debug_version "$@"
+  summary
 }
 
 main "$@"

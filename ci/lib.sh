@@ -1,54 +1,86 @@
-# ci/lib.sh — what the ci scripts share: counted checks, and Debian chroots
-# (sourced by ci/test.sh, ci/debug-checks.sh, ci/test-packages.sh,
-# ci/test-image.sh and ci/test-debian11.sh).
+# ci/lib.sh — the skeleton every ci script (and bench/run.sh) shares: the
+# versions loop, counted checks, the summary, and Debian chroots.  Sourced
+# after setting TOP (the project's top directory).
 #
+# Versions (build.sh is asked; nothing here reads versions.txt):
+# for_each_version FN [VERSION...]
+#                     for each release build.sh --list names (all of them when
+#                     no VERSION is given): a heading, build.sh --fetch-only
+#                     (with BUILD_ARGS), then FN SERIES RELEASE.  No source
+#                     (build.sh's EXIT_NO_SOURCE): SKIPPED and a SKIP line with
+#                     the reason; any other fetch failure: a failed check.
+#                     After FN: a PASS or FAIL line in SUMMARY, with the time,
+#                     SUMMARY_WHAT after the release, SUMMARY_NOTE (which FN
+#                     may set) in the parentheses and VERSION_LOGS named on a
+#                     failure.  VERSION_TITLE is added to the heading.
+# summary_lines       the SUMMARY lines
+# summary             an empty line, the SUMMARY lines, "N passed, N failed,
+#                     N skipped"; true when nothing failed
+#
+# Checks:
 # say, note           a heading line, an indented line
-# die MESSAGE         "ci/SCRIPT: error: MESSAGE" on stderr, exit 1
+# die MESSAGE [STATUS]
+#                     "ci/SCRIPT: error: MESSAGE" on stderr, exit STATUS (1)
 # check NAME LOG CMD...
 #                     one counted check (PASSED or FAILED; on failure also
 #                     VERSION_OK=0): CMD runs with errexit of its own and its
 #                     output in LOG, one line with the duration, the log's
-#                     tail on failure; LAST_SECONDS is its duration.  Call it
-#                     as a command of its own, never in "if", "||" or "&&":
-#                     there bash ignores errexit in everything it runs, the
-#                     subshell too, and a failing step would pass unseen.
-#                     It returns 0; ok tells whether the check passed.
-# ok                  whether the last check passed
+#                     tail on failure; LAST_SECONDS is its duration, TIMINGS
+#                     collects them.  Call it as a command of its own, never
+#                     in "if", "||" or "&&": there bash ignores errexit in
+#                     everything it runs, the subshell too, and a failing
+#                     step would pass unseen.  It returns 0; ok tells whether
+#                     the check passed.  CMD may call skip REASON: the check
+#                     is then counted in SKIPPED, with the reason.
+# skip REASON         (in a check) end it as skipped
+# step [--independent] NAME LOG CMD...
+#                     a check that is skipped (SKIPPED) when an earlier step
+#                     of this version failed; its failure makes the later steps
+#                     skip (BLOCKED), unless it is --independent (a test the
+#                     following steps do not need)
+# ok                  whether the last check or step passed
 # install_tools LOG PKG...
 #                     apt-get install PKG... (as root), the log's tail and
 #                     die when that fails
-# debian_mirror       the Debian mirror this machine's apt uses
-# cached_root_tar SUITE
-#                     the path of a minbase SUITE root tarball in ROOTFS_CACHE
-#                     (GCFREEZE_ROOTFS_CACHE, default /var/cache/gcfreeze),
-#                     debootstrapped once from that mirror, under a lock (the
-#                     ci scripts may run side by side), and reused; progress
-#                     on stderr
-# root_tar_path SUITE where cached_root_tar keeps it
-# fresh_root ROOT TAR a fresh copy of TAR at ROOT, with /proc, /dev, DNS and
-#                     apt retries;
-#                     its mounts are recorded in MOUNTS
-# in_root ROOT CMD... run CMD in ROOT with a clean environment (NAME=VALUE
-#                     arguments before CMD are added to it)
-# remove_root ROOT    unmount everything under ROOT, then remove it
 # lib_tests_in_root ROOT PYTHON
 #                     the Lib-tests under PYTHON in ROOT, from a clean copy at
 #                     ROOT/Lib-tests (no byte code of the host's interpreters)
-# unmount_all         unmount every root fresh_root made (for trap ... EXIT)
+#
+# Debian roots: packaging/chroot.sh (cached_root_tar, fresh_root, in_root,
+# remove_root, unmount_all, ...), sourced here.
 # shellcheck shell=bash
 
-CHROOT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-ROOTFS_CACHE=${GCFREEZE_ROOTFS_CACHE:-/var/cache/gcfreeze}
-MOUNTS=()
-PASSED=0 FAILED=0
+# shellcheck source=packaging/chroot.sh
+. "$TOP/packaging/chroot.sh"
+
+BUILD_SH=$TOP/build.sh
+PASSED=0 FAILED=0 SKIPPED=0
+SUMMARY=() TIMINGS=() BUILD_ARGS=()
+BLOCKED=
 # shellcheck disable=SC2034  # read by the scripts that source this
-VERSION_OK=1 LAST_SECONDS=0 CHECK_OK=1
+VERSION_OK=1 LAST_SECONDS=0 CHECK_OK=1 VERSION_TITLE='' SUMMARY_WHAT='' SUMMARY_NOTE='' VERSION_LOGS=''
 
 say() { printf '==> %s\n' "$*"; }
 note() { printf '    %s\n' "$*"; }
 die() {
-  printf 'ci/%s: error: %s\n' "${0##*/}" "$1" >&2
-  exit 1
+  printf '%s/%s: error: %s\n' "$(basename "$(dirname "$0")")" "${0##*/}" "$1" >&2
+  exit "${2:-1}"
+}
+
+# The exit status build.sh --help gives NAME (EXIT_NO_SOURCE, ...).
+build_exit_status() {
+  local n
+  n=$("$BUILD_SH" --help | awk -v n="$1" '$2 == n { print $1; exit }')
+  [[ -n "$n" ]] || die "build.sh --help names no $1"
+  echo "$n"
+}
+EXIT_NO_SOURCE=$(build_exit_status EXIT_NO_SOURCE)
+
+# The exit status of a check that skipped (automake's convention).
+SKIP_STATUS=77
+skip() {
+  echo "$1"
+  exit "$SKIP_STATUS"
 }
 
 # shellcheck disable=SC2034  # VERSION_OK is read by the scripts that source this
@@ -65,14 +97,34 @@ check() {
   if [[ $rc -eq 0 ]]; then
     PASSED=$((PASSED + 1)) CHECK_OK=1
     note "ok    $name (${LAST_SECONDS}s)"
+    TIMINGS+=("$(printf '%6ss  %s' "$LAST_SECONDS" "$name")")
+  elif [[ $rc -eq $SKIP_STATUS ]]; then
+    SKIPPED=$((SKIPPED + 1)) CHECK_OK=0
+    note "SKIP  $name: $(tail -n 1 "$log")"
   else
     FAILED=$((FAILED + 1)) CHECK_OK=0 VERSION_OK=0
     note "FAIL  $name (${LAST_SECONDS}s) — last lines of $log:"
     tail -n 25 "$log" | sed 's/^/        /'
+    TIMINGS+=("$(printf '%6ss  %s (FAILED)' "$LAST_SECONDS" "$name")")
   fi
 }
 
 ok() { [[ $CHECK_OK -eq 1 ]]; }
+
+step() {
+  local independent=0
+  if [[ "$1" == --independent ]]; then
+    independent=1
+    shift
+  fi
+  if [[ -n "$BLOCKED" ]]; then
+    SKIPPED=$((SKIPPED + 1)) CHECK_OK=0
+    note "skip  $1 (after: $BLOCKED)"
+    return 0
+  fi
+  check "$@"
+  ok || [[ $independent -eq 1 ]] || BLOCKED=$1
+}
 
 install_tools() {
   local log=$1
@@ -83,94 +135,64 @@ install_tools() {
     >"$log" 2>&1 || { tail -n 20 "$log"; die "apt-get could not install $*"; }
 }
 
-# The Debian mirror this machine's apt uses (deb822 URIs, or a one-line entry).
-debian_mirror() {
-  local f
-  for f in /etc/apt/sources.list.d/*.sources /etc/apt/sources.list; do
-    [[ -r "$f" ]] || continue
-    awk '/^URIs:/ { for (i = 2; i <= NF; i++) print $i }
-      /^deb[ \t]/ { for (i = 2; i <= NF; i++) if ($i !~ /^\[/ && $i ~ /:\/\//) { print $i; break } }' "$f"
-  done | grep -m1 -E '/debian/?$' || true
-}
+# --- the versions loop --------------------------------------------------------
 
-# make_root_tar SUITE TAR LOG: debootstrap --variant=minbase SUITE from the
-# mirror apt uses, without package lists or downloaded .debs (as in the
-# official slim images), into TAR; its output goes to LOG.
-# make_root_tar SUITE TAR LOG: debootstrap a minbase SUITE root from that
-# mirror into the tarball TAR (written whole or not at all).
-make_root_tar() {
-  local suite=$1 tar=$2 log=$3 mirror dir=$2.d.part
-  mirror=$(debian_mirror)
-  [[ -n "$mirror" ]] || { echo "no Debian mirror in /etc/apt: cannot debootstrap" >&2; return 1; }
-  mkdir -p "$(dirname "$tar")"
-  rm -rf --one-file-system "$dir"
-  debootstrap --variant=minbase "$suite" "$dir" "$mirror" >"$log" 2>&1 ||
-    { tail -n 20 "$log" >&2; echo "debootstrap $suite failed (log: $log)" >&2; return 1; }
-  rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/archives/*.deb
-  tar -C "$dir" --numeric-owner -cf "$tar.part" .
-  mv "$tar.part" "$tar"
-  rm -rf --one-file-system "$dir"
-}
-
-root_tar_path() { echo "$ROOTFS_CACHE/$1-minbase.tar"; }
-
-cached_root_tar() {
-  local suite=$1 tar
-  tar=$(root_tar_path "$suite")
-  mkdir -p "$ROOTFS_CACHE"
-  (
-    flock 9
-    if [[ ! -s "$tar" ]]; then
-      start=$(date +%s)
-      say "debootstrap --variant=minbase $suite from $(debian_mirror) (once; cached in $tar)"
-      make_root_tar "$suite" "$tar" "$ROOTFS_CACHE/debootstrap-$suite.log" || exit 1
-      say "$suite root cached ($(($(date +%s) - start))s, $(du -h "$tar" | cut -f1))"
-    fi
-  ) 9>"$tar.lock" >&2 || return 1
-  echo "$tar"
-}
-
-mounted_under() { awk -v d="$1" '$2 == d || index($2, d "/") == 1 { print $2 }' /proc/mounts; }
-
-unmount_root() {
-  local root=$1 m
-  while read -r m; do
-    umount -R "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
-  done < <(mounted_under "$root" | sort -r)
-}
-
-# Remove a chroot only when nothing is mounted in it any more.
-remove_root() {
-  local root=$1
-  [[ -e "$root" ]] || return 0
-  unmount_root "$root"
-  if [[ -n "$(mounted_under "$root")" ]]; then
-    echo "$root still has mounts: $(mounted_under "$root" | tr '\n' ' ')" >&2
-    return 1
+# run_version FN SERIES RELEASE: one turn of for_each_version.
+run_version() {
+  local fn=$1 series=$2 rel=$3 start reason rc=0 took
+  start=$(date +%s)
+  VERSION_OK=1 BLOCKED='' SUMMARY_NOTE='' VERSION_LOGS=''
+  say "$rel${VERSION_TITLE:+ $VERSION_TITLE}"
+  reason=$("$BUILD_SH" --fetch-only "${BUILD_ARGS[@]+"${BUILD_ARGS[@]}"}" "$rel" 2>&1 >/dev/null) || rc=$?
+  if [[ $rc -eq $EXIT_NO_SOURCE ]]; then
+    SKIPPED=$((SKIPPED + 1))
+    SUMMARY+=("SKIP $rel$SUMMARY_WHAT: no source here ($(head -n 1 <<<"$reason" | sed 's/^build.sh: error: //'))")
+    note "skipped: no source"
+    return 0
+  elif [[ $rc -ne 0 ]]; then
+    FAILED=$((FAILED + 1))
+    SUMMARY+=("FAIL $rel$SUMMARY_WHAT: the source could not be fetched: $reason")
+    return 0
   fi
-  rm -rf --one-file-system "$root"
+  "$fn" "$series" "$rel"
+  took=$(($(date +%s) - start))
+  if [[ $VERSION_OK -eq 1 ]]; then
+    SUMMARY+=("PASS $rel$SUMMARY_WHAT (${took}s${SUMMARY_NOTE:+, $SUMMARY_NOTE})")
+  else
+    SUMMARY+=("FAIL $rel$SUMMARY_WHAT (${took}s): see the lines above${VERSION_LOGS:+; logs in $VERSION_LOGS}")
+  fi
 }
 
-unmount_all() {
-  local m
-  for m in "${MOUNTS[@]+"${MOUNTS[@]}"}"; do unmount_root "$m"; done
+for_each_version() {
+  local fn=$1 text line series rel lines=()
+  shift
+  text=$("$BUILD_SH" --list "$@") || die "unknown version in: $* (./build.sh --list names the known ones)" 2
+  # read first: FN may read stdin (apt-get, chroot)
+  mapfile -t lines <<<"$text"
+  for line in "${lines[@]}"; do
+    read -r series rel _ <<<"$line"
+    run_version "$fn" "$series" "$rel"
+  done
 }
 
-# A fresh copy of the root tarball TAR at ROOT with /proc and /dev, and this
-# machine's DNS.
-fresh_root() {
-  local root=$1 tar=$2
-  remove_root "$root" || return 1
-  mkdir -p "$root"
-  tar -C "$root" --numeric-owner -xf "$tar"
-  cp -L /etc/resolv.conf "$root/etc/resolv.conf"
-  # a mirror that times out once in a while must not fail a long run
-  echo 'Acquire::Retries "5";' >"$root/etc/apt/apt.conf.d/80gcfreeze-retries"
-  MOUNTS+=("$root")
-  mount -t proc proc "$root/proc"
-  mount --rbind /dev "$root/dev"
-  mount --make-rslave "$root/dev"
+summary_lines() { [[ ${#SUMMARY[@]} -eq 0 ]] || printf '%s\n' "${SUMMARY[@]}"; }
+
+summary() {
+  echo
+  summary_lines
+  echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
+  [[ $FAILED -eq 0 ]]
 }
+
+# The official images' CMD for a series: python on 2.x, python3 on 3.x.
+official_cmd() {
+  case $1 in
+    2.*) echo python ;;
+    *) echo python3 ;;
+  esac
+}
+
+# --- in a Debian root -----------------------------------------------------------
 
 lib_tests_in_root() {
   local root=$1 python=$2
@@ -179,10 +201,4 @@ lib_tests_in_root() {
   rm -rf "$root/Lib-tests/__pycache__"
   find "$root/Lib-tests" -name '*.pyc' -delete
   in_root "$root" sh -c "cd /tmp && $python -m unittest discover -v -s /Lib-tests -p 'test_*.py'"
-}
-
-in_root() {
-  local root=$1
-  shift
-  chroot "$root" /usr/bin/env -i PATH="$CHROOT_PATH" HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
 }

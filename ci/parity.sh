@@ -11,43 +11,30 @@
 # hang here) are left out of the parallel run and run alone on both builds
 # under a time limit.  Prints a table per version (ci/parity_report.py), the
 # reasons recorded in ci/parity-known.txt for what fails on stock too, and ends
-# with "N passed, N failed, N skipped" (versions).
+# with "N passed, N failed, N skipped" (checks: each build and suite run, each
+# test run alone, and the verdict of each version's table).
+#
+# Environment: GCFREEZE_PARITY_DIR (logs), GCFREEZE_BENCH_PREFIXES,
+# GCFREEZE_PARITY_JOBS, GCFREEZE_PARITY_RESOURCES, GCFREEZE_PARITY_TIMEOUT,
+# GCFREEZE_PARITY_ALONE_TIMEOUT (the PARITY_* names of before still work).
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=ci/lib.sh
+. "$TOP/ci/lib.sh"
 WORK=${GCFREEZE_PARITY_DIR:-/tmp/gcfreeze-parity}
 PREFIXES=${GCFREEZE_BENCH_PREFIXES:-/opt/gcfreeze-bench}
-JOBS=${PARITY_JOBS:-3}
+JOBS=${GCFREEZE_PARITY_JOBS:-${PARITY_JOBS:-3}}
 # No network, no sound or display, and none of the resources that only make
 # the suite slower (largefile, cpu, decimal); the names exist on 2.7 and 3.x.
-RESOURCES=${PARITY_RESOURCES:-all,-network,-urlfetch,-largefile,-gui,-audio,-cpu,-decimal}
-SUITE_TIMEOUT=${PARITY_TIMEOUT:-5400}
-ALONE_TIMEOUT=${PARITY_ALONE_TIMEOUT:-300}
-PASSED=0 FAILED=0 SKIPPED=0
-SUMMARY=()
+RESOURCES=${GCFREEZE_PARITY_RESOURCES:-${PARITY_RESOURCES:-all,-network,-urlfetch,-largefile,-gui,-audio,-cpu,-decimal}}
+SUITE_TIMEOUT=${GCFREEZE_PARITY_TIMEOUT:-${PARITY_TIMEOUT:-5400}}
+ALONE_TIMEOUT=${GCFREEZE_PARITY_ALONE_TIMEOUT:-${PARITY_ALONE_TIMEOUT:-300}}
 
 # The suite runs without the caller's PYTHON* variables (PYTHONDONTWRITEBYTECODE
 # alone fails test_import's byte-code tests).
 CLEAN_ENV=(env)
 for var in $(compgen -e | grep '^PYTHON' || true); do CLEAN_ENV+=(-u "$var"); done
-
-say() { printf '==> %s\n' "$*"; }
-note() { printf '    %s\n' "$*"; }
-
-# step LABEL LOG COMMAND...: one line with the duration; the log's tail on failure.
-step() {
-  local label=$1 log=$2 start rc=0
-  shift 2
-  start=$(date +%s)
-  "$@" >"$log" 2>&1 || rc=$?
-  if [[ $rc -eq 0 ]]; then
-    note "$(printf '%-36s %ss' "$label" "$(($(date +%s) - start))")"
-  else
-    note "$(printf '%-36s FAILED after %ss — last lines of %s:' "$label" "$(($(date +%s) - start))" "$log")"
-    tail -n 20 "$log" | sed 's/^/        /'
-  fi
-  return "$rc"
-}
 
 # alone_tests SERIES: the tests ci/parity-alone.txt runs alone for SERIES.
 alone_tests() {
@@ -92,69 +79,46 @@ suspects() {
   "$1" "$TOP/ci/parity_report.py" "$2" "$3" | sed -n 's/^  fail patched, pass stock: //p' | tr -d ',' | grep -vx none || true
 }
 
+# Both builds, both suites: each a step (a failure skips the rest of the
+# version); then the tests run alone, the reruns, and the table's verdict.
 test_version() {
-  local v=$1 line series rel rc=0 start logs stock patched name alone=()
-  line=$(awk -v v="$v" '!/^#/ && NF >= 4 && ($1 == v || $2 == v) { print; exit }' "$TOP/versions.txt")
-  if [[ -z "$line" ]]; then
-    echo "ci/parity.sh: error: unknown version $v (known: $(awk '!/^#/ && NF >= 4 { printf "%s ", $1 }' "$TOP/versions.txt"))" >&2
-    exit 2
-  fi
-  read -r series rel _ <<<"$line"
-  start=$(date +%s)
-  say "$rel"
-  "$TOP/build.sh" --fetch-only "$rel" >/dev/null 2>&1 || rc=$?
-  if [[ $rc -eq 3 ]]; then
-    SKIPPED=$((SKIPPED + 1))
-    SUMMARY+=("SKIP $rel: no source here (see ./build.sh --fetch-only $rel)")
-    note "skipped: no source"
-    return 0
-  fi
-  logs=$WORK/$rel
+  local series=$1 rel=$2 logs=$WORK/$2 stock patched name alone=()
+  VERSION_LOGS=$logs
   mkdir -p "$logs"
   stock=$PREFIXES/$series-stock/bin/python$series
-  mapfile -t alone < <(alone_tests "$series")
   patched=$PREFIXES/$series/bin/python$series
-  if ! step "build patched → $PREFIXES/$series" "$logs/build.log" \
-    "$TOP/build.sh" --no-test --prefix "$PREFIXES/$series" "$rel" ||
-    ! step "build stock → $PREFIXES/$series-stock" "$logs/build-stock.log" \
-      "$TOP/build.sh" --no-test --stock --prefix "$PREFIXES/$series-stock" "$rel" ||
-    ! step "-m test -j$JOBS, stock" "$logs/stock.step.log" run_suite "$stock" "$logs/stock.log" "${alone[@]}" ||
-    ! step "-m test -j$JOBS, patched" "$logs/patched.step.log" run_suite "$patched" "$logs/patched.log" "${alone[@]}"; then
-    FAILED=$((FAILED + 1))
-    SUMMARY+=("FAIL $rel: a step did not finish (logs in $logs)")
-    return 0
-  fi
+  mapfile -t alone < <(alone_tests "$series")
+  step "build patched → $PREFIXES/$series" "$logs/build.log" \
+    "$BUILD_SH" --no-test --prefix "$PREFIXES/$series" "$rel"
+  step "build stock → $PREFIXES/$series-stock" "$logs/build-stock.log" \
+    "$BUILD_SH" --no-test --stock --prefix "$PREFIXES/$series-stock" "$rel"
+  step "-m test -j$JOBS, stock" "$logs/stock.step.log" run_suite "$stock" "$logs/stock.log" "${alone[@]+"${alone[@]}"}"
+  step "-m test -j$JOBS, patched" "$logs/patched.step.log" run_suite "$patched" "$logs/patched.log" "${alone[@]+"${alone[@]}"}"
+  [[ -z "$BLOCKED" ]] || return 0
   : >"$logs/alone.txt"
-  for name in "${alone[@]}"; do
-    step "$name alone, both (limit ${ALONE_TIMEOUT}s)" "$logs/alone-$name.log" \
-      rerun_alone "$stock" "$patched" "$name" "$ALONE_TIMEOUT" && tail -n 1 "$logs/alone-$name.log" >>"$logs/alone.txt"
+  for name in "${alone[@]+"${alone[@]}"}"; do
+    check "$name alone, both (limit ${ALONE_TIMEOUT}s)" "$logs/alone-$name.log" \
+      rerun_alone "$stock" "$patched" "$name" "$ALONE_TIMEOUT"
+    ! ok || tail -n 1 "$logs/alone-$name.log" >>"$logs/alone.txt"
   done
   : >"$logs/rerun.txt"
   for name in $(suspects "$patched" "$logs/stock.log" "$logs/patched.log"); do
-    step "rerun $name alone, both" "$logs/rerun-$name.log" \
-      rerun_alone "$stock" "$patched" "$name" && tail -n 1 "$logs/rerun-$name.log" >>"$logs/rerun.txt"
+    check "rerun $name alone, both" "$logs/rerun-$name.log" rerun_alone "$stock" "$patched" "$name"
+    ! ok || tail -n 1 "$logs/rerun-$name.log" >>"$logs/rerun.txt"
   done
-  echo
-  if "$patched" "$TOP/ci/parity_report.py" --series "$series" --release "$rel" \
+  check "no test fails patched but passes stock" "$logs/table.txt" \
+    "$patched" "$TOP/ci/parity_report.py" --series "$series" --release "$rel" \
     --known "$TOP/ci/parity-known.txt" --alone-reasons "$TOP/ci/parity-alone.txt" --alone "$logs/alone.txt" \
-    "$logs/stock.log" "$logs/patched.log" "$logs/rerun.txt" | tee "$logs/table.txt"; then
-    PASSED=$((PASSED + 1))
-    SUMMARY+=("PASS $rel: no test fails patched but passes stock ($(($(date +%s) - start))s)")
-  else
-    FAILED=$((FAILED + 1))
-    SUMMARY+=("FAIL $rel: see the table above ($logs/table.txt)")
-  fi
+    "$logs/stock.log" "$logs/patched.log" "$logs/rerun.txt"
+  echo
+  cat "$logs/table.txt"
   echo
 }
 
 main() {
-  local versions=("$@") v
-  [[ ${#versions[@]} -gt 0 ]] || mapfile -t versions < <(awk '!/^#/ && NF >= 4 { print $1 }' "$TOP/versions.txt")
   mkdir -p "$WORK"
-  for v in "${versions[@]}"; do test_version "$v"; done
-  printf '%s\n' "${SUMMARY[@]}"
-  echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
-  [[ $FAILED -eq 0 ]]
+  for_each_version test_version "$@"
+  summary
 }
 
 main "$@"

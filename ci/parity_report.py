@@ -62,19 +62,24 @@ def parse(path):
     return result
 
 
-def read_known(path, series):
-    """ci/parity-known.txt: "SERIES TEST REASON..." (SERIES may be '*')."""
-    known = {}
+def read_fields(path, maxsplit=-1):
+    """The fields of each line of a data file that is neither blank nor a
+    comment (nothing when no path is given)."""
     if not path:
-        return known
+        return
     with open(path) as f:
         for line in f:
             line = line.strip()
-            if not line or line.startswith('#'):
-                continue
-            parts = line.split(None, 2)
-            if len(parts) == 3 and parts[0] in (series, '*'):
-                known[parts[1]] = parts[2]
+            if line and not line.startswith('#'):
+                yield line.split(None, maxsplit)
+
+
+def read_known(path, series):
+    """ci/parity-known.txt: "SERIES TEST REASON..." (SERIES may be '*')."""
+    known = {}
+    for parts in read_fields(path, 2):
+        if len(parts) == 3 and parts[0] in (series, '*'):
+            known[parts[1]] = parts[2]
     return known
 
 
@@ -88,13 +93,9 @@ def outcome(rc):
 
 def read_reruns(path):
     reruns = {}
-    if not path:
-        return reruns
-    with open(path) as f:
-        for line in f:
-            parts = line.split()
-            if len(parts) == 3:
-                reruns[parts[0]] = (int(parts[1]), int(parts[2]))
+    for parts in read_fields(path):
+        if len(parts) == 3:
+            reruns[parts[0]] = (int(parts[1]), int(parts[2]))
     return reruns
 
 

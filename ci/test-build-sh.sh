@@ -5,36 +5,13 @@
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=ci/lib.sh
+. "$TOP/ci/lib.sh"
 WORK=${GCFREEZE_CI_DIR:-/tmp/gcfreeze-ci}/build-sh
-PASSED=0 FAILED=0 SKIPPED=0
 
-# run_case NAME FUNCTION: one counted case.
-run_case() {
-  local name=$1 log rc
-  log=$WORK/$2.log
-  # errexit of its own (in an "if" condition bash would ignore it, in the
-  # subshell too)
-  set +e
-  (set -e; "$2") >"$log" 2>&1
-  rc=$?
-  set -e
-  if [[ $rc -eq 0 ]]; then
-    PASSED=$((PASSED + 1))
-    printf '    ok    %s\n' "$name"
-  elif [[ -f "$WORK/$2.skip" ]]; then
-    SKIPPED=$((SKIPPED + 1))
-    printf '    SKIP  %s: %s\n' "$name" "$(cat "$WORK/$2.skip")"
-  else
-    FAILED=$((FAILED + 1))
-    printf '    FAIL  %s — last lines of %s:\n' "$name" "$log"
-    tail -n 20 "$log" | sed 's/^/        /'
-  fi
-}
-
-skip() {
-  echo "$2" >"$WORK/$1.skip"
-  return 1
-}
+# run_case NAME FUNCTION: one counted case (check in ci/lib.sh; FUNCTION may
+# skip REASON).
+run_case() { check "$1" "$WORK/$2.log" "$2"; }
 
 # expect STATUS PATTERN COMMAND...: COMMAND exits with STATUS and its output
 # matches the extended regular expression PATTERN.
@@ -64,8 +41,12 @@ fake_tree() {
   echo "$dest"
 }
 
+# The 2.7 line of build.sh --list: "SERIES RELEASE DEBIAN-SOURCE".
+read -r S27 R27 _ < <("$BUILD_SH" --list 2.7)
+TARBALL_27=$("$BUILD_SH" --print-cache)/Python-$R27.tgz
+
 real_tree_27() {
-  local tarball=${GCFREEZE_CACHE:-$HOME/.cache/gcfreeze}/Python-2.7.18.tgz
+  local tarball=$TARBALL_27
   [[ -f "$tarball" ]] || return 1
   rm -rf "$WORK/real-2.7.18" && mkdir -p "$WORK/real-2.7.18"
   tar -xzf "$tarball" -C "$WORK/real-2.7.18" --strip-components=1
@@ -73,7 +54,7 @@ real_tree_27() {
 }
 
 case_unknown_version() {
-  expect 2 "unknown version '2.8': choose from 2.7 3.4 3.5 3.6" "$TOP/build.sh" --fetch-only 2.8
+  expect 2 "unknown version '2.8': choose from $("$BUILD_SH" --list | awk '{ printf "%s%s", s, $1; s = " " }') or all" "$TOP/build.sh" --fetch-only 2.8
   expect 2 "unknown option --frobnicate" "$TOP/build.sh" --frobnicate 2.7
   expect 2 "--source goes with exactly one VERSION" "$TOP/build.sh" --source /tmp 2.7 3.6
 }
@@ -106,7 +87,7 @@ case_series_does_not_apply() {
 
 case_partly_patched_tree() {
   local tree
-  tree=$(real_tree_27) || skip case_partly_patched_tree "no 2.7.18 tarball in the cache"
+  tree=$(real_tree_27) || skip "no 2.7.18 tarball in the cache"
   patch -d "$tree" -p1 -s <"$TOP/patches/2.7/gc-freeze.patch"
   expect 1 "already contains patches/2.7/gc-freeze.patch: bring the pristine release" \
     "$TOP/build.sh" --source "$tree" --build-dir "$WORK/b-partly" --prefix "$WORK/prefix-partly" --no-deps 2.7
@@ -121,8 +102,8 @@ case_wrong_version_tree() {
 }
 
 case_unwritable_prefix() {
-  command -v setpriv >/dev/null || skip case_unwritable_prefix "setpriv is missing"
-  [[ $(id -u) -eq 0 ]] || skip case_unwritable_prefix "needs root to switch to an unprivileged user"
+  command -v setpriv >/dev/null || skip "setpriv is missing"
+  [[ $(id -u) -eq 0 ]] || skip "needs root to switch to an unprivileged user"
   local copy
   copy=$(project_copy nobody)
   chmod -R a+rX "$WORK"
@@ -133,8 +114,8 @@ case_unwritable_prefix() {
 }
 
 case_missing_deps_not_root() {
-  command -v setpriv >/dev/null || skip case_missing_deps_not_root "setpriv is missing"
-  [[ $(id -u) -eq 0 ]] || skip case_missing_deps_not_root "needs root to switch to an unprivileged user"
+  command -v setpriv >/dev/null || skip "setpriv is missing"
+  [[ $(id -u) -eq 0 ]] || skip "needs root to switch to an unprivileged user"
   # A dpkg-query that reports libssl-dev as not installed.
   local shim=$WORK/shim
   mkdir -p "$shim"
@@ -189,16 +170,102 @@ interrupt_then_rerun() {
 }
 
 case_interrupted_make() {
-  local tarball=${GCFREEZE_CACHE:-$HOME/.cache/gcfreeze}/Python-2.7.18.tgz
-  [[ -f "$tarball" ]] || skip case_interrupted_make "no 2.7.18 tarball in the cache"
+  local tarball=$TARBALL_27
+  [[ -f "$tarball" ]] || skip "no $R27 tarball in the cache"
   interrupt_then_rerun make "$tarball"
 }
 
 case_interrupted_install() {
-  local tarball=${GCFREEZE_CACHE:-$HOME/.cache/gcfreeze}/Python-2.7.18.tgz
-  [[ -f "$tarball" ]] || skip case_interrupted_install "no 2.7.18 tarball in the cache"
+  local tarball=$TARBALL_27
+  [[ -f "$tarball" ]] || skip "no $R27 tarball in the cache"
   # the tree the previous case built is reused: this costs only the install
   interrupt_then_rerun stage "$tarball"
+}
+
+# --- build.sh's interfaces ----------------------------------------------------
+
+# build.sh --list on a versions.txt of our own: comments and blank lines
+# skipped, a line without a Debian source package shows -, order kept.
+case_list() {
+  local project
+  project=$(project_copy list)
+  cat >"$project/versions.txt" <<'EOF'
+# series release sha256 url debsrc
+
+2.6       2.6.9    aaaa  file:///nonexistent/Python-2.6.9.tgz
+3.9       3.9.1    bbbb  file:///nonexistent/Python-3.9.1.tgz  bookworm:python3.9=3.9.1-1
+EOF
+  [[ "$("$project/build.sh" --list)" == $'2.6 2.6.9 -\n3.9 3.9.1 bookworm:python3.9=3.9.1-1' ]] ||
+    { echo "--list: not the two releases"; "$project/build.sh" --list; return 1; }
+  [[ "$("$project/build.sh" --list 3.9.1 2.6)" == $'3.9 3.9.1 bookworm:python3.9=3.9.1-1\n2.6 2.6.9 -' ]] ||
+    { echo "--list VERSION...: not the lines asked for, in that order"; return 1; }
+  expect 2 "unknown version '2.7': choose from 2.6 3.9 or all" "$project/build.sh" --list 2.7
+  # the real list: one line per release, the release of its series
+  "$BUILD_SH" --list | awk 'NF != 3 || index($2, $1 ".") != 1 { print "bad line: " $0; bad = 1 } END { exit bad }'
+}
+
+# --print-tree names the tree build.sh builds in; the exit statuses are
+# named in --help, and a release with no source exits with EXIT_NO_SOURCE.
+case_tree_and_exit_codes() {
+  local project got
+  got=$("$BUILD_SH" --print-tree --stock --debug --build-dir /b "$S27")
+  [[ "$got" == "/b/Python-$R27-stock-debug" ]] || { echo "--print-tree --stock --debug: $got"; return 1; }
+  got=$("$BUILD_SH" --print-tree --build-dir /b "$R27")
+  [[ "$got" == "/b/Python-$R27-gcfreeze" ]] || { echo "--print-tree: $got"; return 1; }
+  expect 2 "--print-tree takes one VERSION" "$BUILD_SH" --print-tree "$S27" "$R27"
+  local code name
+  while read -r code name; do
+    "$BUILD_SH" --help | grep -E "^ +$code +$name " || { echo "--help does not name $code $name"; return 1; }
+  done <<<$'0 EXIT_OK\n1 EXIT_FAILURE\n2 EXIT_USAGE\n3 EXIT_NO_SOURCE'
+  project=$(project_copy nosource)
+  printf '2.6 2.6.9 %s file:///nonexistent/Python-2.6.9.tgz -\n' "$(printf '0%.0s' {1..64})" >"$project/versions.txt"
+  expect "$EXIT_NO_SOURCE" "no source for Python 2.6.9" \
+    "$project/build.sh" --fetch-only --cache "$WORK/cache-empty" --build-dir "$WORK/b-nosource" 2.6
+}
+
+# --debian-mirror: a deb822 URIs: field with several URIs, a one-line entry
+# with [options] that hold a space, comments; none: exit 1.
+case_debian_mirror() {
+  local etc=$WORK/apt-etc
+  rm -rf "$etc" && mkdir -p "$etc/sources.list.d"
+  printf '# deb http://commented.example/debian bookworm main\ndeb [arch=amd64 signed-by=/usr/share/keyrings/k.gpg] http://one-line.example/debian/ bookworm main\n' >"$etc/sources.list"
+  expect 0 '^http://one-line\.example/debian$' env GCFREEZE_APT_ETC="$etc" "$BUILD_SH" --debian-mirror
+  printf 'Types: deb\nURIs: http://deb822.example/debian-security http://deb822.example/debian\nSuites: bookworm\n' >"$etc/sources.list.d/debian.sources"
+  expect 0 '^http://deb822\.example/debian$' env GCFREEZE_APT_ETC="$etc" "$BUILD_SH" --debian-mirror
+  rm -f "$etc/sources.list" "$etc/sources.list.d/debian.sources"
+  printf 'deb-src http://src-only.example/debian bullseye main\n' >"$etc/sources.list.d/src.list"
+  expect 1 "no Debian mirror" env GCFREEZE_APT_ETC="$etc" "$BUILD_SH" --debian-mirror
+}
+
+# CMD cannot use an ARG, so the Dockerfile has a stage python-X.Y for each
+# series of build.sh --list, with the official images' CMD.
+case_dockerfile_stages() {
+  local series want got bad=0
+  while read -r series _; do
+    want="CMD [\"$(official_cmd "$series")\"]"
+    got=$(awk -v s="python-$series" '$1 == "FROM" && $NF == s { on = 1; next } on && /^(FROM|CMD)/ { print; exit }' "$TOP/Dockerfile")
+    echo "python-$series: ${got:-(no stage)}"
+    [[ "$got" == "$want" ]] || { echo "the Dockerfile needs: FROM runtime AS python-$series, then $want"; bad=1; }
+  done < <("$BUILD_SH" --list)
+  [[ $bad -eq 0 ]]
+}
+
+# OUTDIR/manifest.txt (packaging/lib.sh): one line per format, release and
+# package; a rebuild replaces its line.
+case_manifest() {
+  local out=$WORK/manifest-out
+  rm -rf "$out" && mkdir -p "$out"
+  (
+    # shellcheck source=packaging/lib.sh
+    . "$TOP/packaging/lib.sh"
+    OUTDIR=$out SERIES=$S27 REL=$R27
+    record_output deb "python$S27-gcfreeze" "$out/first.deb"
+    record_output rpm "python$S27-gcfreeze" "$out/a.rpm"
+    record_output deb "python$S27-gcfreeze" "$out/second.deb"
+  )
+  cat "$out/manifest.txt"
+  [[ "$(cat "$out/manifest.txt")" == "rpm $S27 $R27 python$S27-gcfreeze $out/a.rpm
+deb $S27 $R27 python$S27-gcfreeze $out/second.deb" ]]
 }
 
 main() {
@@ -213,8 +280,13 @@ main() {
   run_case "missing build dependencies, not root: exact command" case_missing_deps_not_root
   run_case "interrupted during make, then rerun: recovers" case_interrupted_make
   run_case "interrupted during install, then rerun: no partial install" case_interrupted_install
-  echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
-  [[ $FAILED -eq 0 ]]
+  echo "==> build.sh's interfaces"
+  run_case "--list: the releases of versions.txt, in order" case_list
+  run_case "--print-tree; exit statuses named in --help, EXIT_NO_SOURCE" case_tree_and_exit_codes
+  run_case "--debian-mirror: deb822 URIs, deb [options] URI, comments" case_debian_mirror
+  run_case "Dockerfile: a CMD stage for every series of --list" case_dockerfile_stages
+  run_case "--package manifest: one line per format, release, package" case_manifest
+  summary
 }
 
 main "$@"

@@ -15,12 +15,12 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=ci/lib.sh
 . "$TOP/ci/lib.sh"
 WORK=${GCFREEZE_IMAGE_DIR:-/tmp/gcfreeze-image}
-CACHE=${GCFREEZE_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/gcfreeze}
+CACHE=$("$BUILD_SH" --print-cache)
 BASE_IMAGE=localhost/debian:bookworm-slim
 IMAGE_REPO=localhost/python-gcfreeze
-SKIPPED=0
-SUMMARY=()
 CONTAINERS=()
+BUILD_ARGS=(--cache "$CACHE" --build-dir "$WORK/build")
+SUMMARY_WHAT=" image"
 
 bah() { buildah --storage-driver vfs "$@"; }
 
@@ -98,8 +98,8 @@ image_smoke() {
   done
   run_in "$ctr" sh -c "[ \"\$(python -c 'import sys; print(\"%d.%d\" % sys.version_info[:2])')\" = $series ]"
   # the official images' CMD
-  local want='[python3]' cmd
-  [[ $major -ne 2 ]] || want='[python]'
+  local want cmd
+  want="[$(official_cmd "$series")]"
   cmd=$(bah inspect --type image --format '{{.OCIv1.Config.Cmd}}' "$IMAGE_REPO:$series")
   [[ "$cmd" == "$want" ]] || { echo "CMD is $cmd, not $want"; return 1; }
 }
@@ -125,25 +125,8 @@ image_lib_tests() {
 }
 
 test_version() {
-  local v=$1 line series rel reason rc=0 start logs image ctr
-  line=$(awk -v v="$v" '!/^#/ && NF >= 4 && ($1 == v || $2 == v) { print; exit }' "$TOP/versions.txt")
-  [[ -n "$line" ]] || die "unknown version $v"
-  read -r series rel _ <<<"$line"
-  start=$(date +%s)
-  VERSION_OK=1
-  say "$rel"
-  reason=$("$TOP/build.sh" --fetch-only --cache "$CACHE" --build-dir "$WORK/build" "$rel" 2>&1 >/dev/null) || rc=$?
-  if [[ $rc -eq 3 ]]; then
-    SKIPPED=$((SKIPPED + 1))
-    SUMMARY+=("SKIP $rel image: no source here ($(head -n 1 <<<"$reason" | sed 's/^build.sh: error: //'))")
-    note "skipped: no source"
-    return 0
-  elif [[ $rc -ne 0 ]]; then
-    FAILED=$((FAILED + 1))
-    SUMMARY+=("FAIL $rel image: the source could not be fetched: $reason")
-    return 0
-  fi
-  logs=$WORK/logs-$rel image=$IMAGE_REPO:$series
+  local series=$1 rel=$2 logs=$WORK/logs-$2 image=$IMAGE_REPO:$1 ctr
+  VERSION_LOGS=$logs
   mkdir -p "$logs"
   check "sources/ for the build context" "$logs/sources.log" fill_sources "$rel"
   ok || return 0
@@ -157,11 +140,7 @@ test_version() {
     check "Lib-tests (in the image)" "$logs/lib-tests.log" image_lib_tests "$ctr"
     bah rm "$ctr" >/dev/null
     note "      $image: $(bah images --noheading --format '{{.Size}}' "$image"), CMD $(bah inspect --type image --format '{{.OCIv1.Config.Cmd}}' "$image")"
-  fi
-  if [[ $VERSION_OK -eq 1 ]]; then
-    SUMMARY+=("PASS $rel image $image ($(($(date +%s) - start))s, $(bah images --noheading --format '{{.Size}}' "$image"))")
-  else
-    SUMMARY+=("FAIL $rel image ($(($(date +%s) - start))s): see the lines above; logs in $logs")
+    SUMMARY_NOTE="$image, $(bah images --noheading --format '{{.Size}}' "$image")"
   fi
 }
 
@@ -170,13 +149,8 @@ main() {
   mkdir -p "$WORK"
   ensure_tools
   ensure_base_image
-  local versions=("$@") v
-  [[ ${#versions[@]} -gt 0 ]] || mapfile -t versions < <(awk '!/^#/ && NF >= 4 { print $1 }' "$TOP/versions.txt")
-  for v in "${versions[@]}"; do test_version "$v"; done
-  echo
-  printf '%s\n' "${SUMMARY[@]}"
-  echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
-  [[ $FAILED -eq 0 ]]
+  for_each_version test_version "$@"
+  summary
 }
 
 main "$@"

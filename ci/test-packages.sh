@@ -29,9 +29,9 @@ WORK=${GCFREEZE_PKG_DIR:-/tmp/gcfreeze-pkg}
 BUILD_DIR=$WORK/build
 DIST=$WORK/dist
 ROOT_TAR=
-SKIPPED=0
 DEB_ONLY=0
-SUMMARY=()
+BUILD_ARGS=(--build-dir "$BUILD_DIR")
+SUMMARY_WHAT=" packages"
 
 # --- tools and the Debian 12 root ---------------------------------------------
 
@@ -54,6 +54,12 @@ root_listing() {
 }
 
 # --- the .deb -------------------------------------------------------------------
+
+# packaged FORMAT RELEASE: the file build.sh --package wrote, from the
+# manifest it keeps ("FORMAT SERIES RELEASE PACKAGE FILE").
+packaged() {
+  awk -v f="$1" -v r="$2" '$1 == f && $3 == r { print $5 }' "$DIST/manifest.txt" 2>/dev/null | tail -n 1
+}
 
 deb_install() {
   local root=$1 deb=$2 pkg=$3 logs=$4
@@ -110,8 +116,8 @@ test_deb() {
   check "build.sh --package deb" "$logs/build-deb.log" \
     "$TOP/build.sh" --package deb --build-dir "$BUILD_DIR" --output "$DIST" "$rel"
   ok || return 0
-  deb=$(sed -n 's/.*packaged: wrote \([^ ]*\.deb\).*/\1/p' "$logs/build-deb.log" | tail -n 1)
-  [[ -f "$deb" ]] || { note "FAIL  no .deb named in $logs/build-deb.log"; FAILED=$((FAILED + 1)); VERSION_OK=0; return 0; }
+  deb=$(packaged deb "$rel")
+  [[ -f "$deb" ]] || { note "FAIL  no .deb of $rel in $DIST/manifest.txt"; FAILED=$((FAILED + 1)); VERSION_OK=0; return 0; }
   note "      $(basename "$deb") $(du -h "$deb" | cut -f1); $(dpkg-deb -f "$deb" Depends | cut -c1-160)"
   fresh_root "$root" "$ROOT_TAR"
   root_listing "$root" >"$logs/root-before.list"
@@ -191,8 +197,8 @@ test_rpm() {
   check "build.sh --package rpm" "$logs/build-rpm.log" \
     "$TOP/build.sh" --package rpm --no-test --build-dir "$BUILD_DIR" --output "$DIST" "$rel"
   ok || return 0
-  rpmfile=$(sed -n 's/.*packaged: wrote \([^ ]*\.rpm\).*/\1/p' "$logs/build-rpm.log" | tail -n 1)
-  [[ -f "$rpmfile" ]] || { note "FAIL  no .rpm named in $logs/build-rpm.log"; FAILED=$((FAILED + 1)); VERSION_OK=0; return 0; }
+  rpmfile=$(packaged rpm "$rel")
+  [[ -f "$rpmfile" ]] || { note "FAIL  no .rpm of $rel in $DIST/manifest.txt"; FAILED=$((FAILED + 1)); VERSION_OK=0; return 0; }
   note "      $(basename "$rpmfile") $(du -h "$rpmfile" | cut -f1); no RPM distribution root can be built here: Requires checked, installed with --nodeps"
   check "rpm -qpR names the system libraries" "$logs/rpm-requires.log" rpm_requires "$rpmfile" "$series"
   rm -rf --one-file-system "$scratch" "$scratch.before" && mkdir -p "$scratch"
@@ -206,34 +212,12 @@ test_rpm() {
 # --- main -------------------------------------------------------------------------
 
 test_version() {
-  local v=$1 line series rel reason rc=0 start logs
-  line=$(awk -v v="$v" '!/^#/ && NF >= 4 && ($1 == v || $2 == v) { print; exit }' "$TOP/versions.txt")
-  [[ -n "$line" ]] || die "unknown version $v"
-  read -r series rel _ <<<"$line"
-  start=$(date +%s)
-  VERSION_OK=1
-  say "$rel"
-  reason=$("$TOP/build.sh" --fetch-only --build-dir "$BUILD_DIR" "$rel" 2>&1 >/dev/null) || rc=$?
-  if [[ $rc -eq 3 ]]; then
-    SKIPPED=$((SKIPPED + 1))
-    SUMMARY+=("SKIP $rel: no source here ($(head -n 1 <<<"$reason" | sed 's/^build.sh: error: //'))")
-    note "skipped: no source"
-    return 0
-  elif [[ $rc -ne 0 ]]; then
-    FAILED=$((FAILED + 1))
-    SUMMARY+=("FAIL $rel: the source could not be fetched: $reason")
-    return 0
-  fi
-  logs=$WORK/logs-$rel
+  local series=$1 rel=$2 logs=$WORK/logs-$2
+  VERSION_LOGS=$logs
   mkdir -p "$logs"
   test_deb "$series" "$rel" "$logs"
   # (not as "cmd || test_rpm": its checks need errexit)
   if [[ $DEB_ONLY -eq 0 ]]; then test_rpm "$series" "$rel" "$logs"; fi
-  if [[ $VERSION_OK -eq 1 ]]; then
-    SUMMARY+=("PASS $rel packages ($(($(date +%s) - start))s)")
-  else
-    SUMMARY+=("FAIL $rel packages ($(($(date +%s) - start))s): see the lines above; logs in $logs")
-  fi
 }
 
 main() {
@@ -248,14 +232,9 @@ main() {
     DEB_ONLY=1
     shift
   fi
-  local versions=("$@") v
-  [[ ${#versions[@]} -gt 0 ]] || mapfile -t versions < <(awk '!/^#/ && NF >= 4 { print $1 }' "$TOP/versions.txt")
   ROOT_TAR=$(cached_root_tar bookworm)
-  for v in "${versions[@]}"; do test_version "$v"; done
-  echo
-  printf '%s\n' "${SUMMARY[@]}"
-  echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
-  [[ $FAILED -eq 0 ]]
+  for_each_version test_version "$@"
+  summary
 }
 
 main "$@"

@@ -17,9 +17,9 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$TOP/ci/lib.sh"
 WORK=${GCFREEZE_CI_DIR:-/tmp/gcfreeze-ci}
 BUILD_DIR=$WORK/build
-JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
-SKIPPED=0
-SUMMARY=()
+# (JOBS: the name before GCFREEZE_JOBS)
+JOBS=${GCFREEZE_JOBS:-${JOBS:-$(nproc 2>/dev/null || echo 2)}}
+BUILD_ARGS=(--build-dir "$BUILD_DIR")
 
 ensure_tools() { command -v quilt >/dev/null 2>&1 || install_tools "$WORK/apt-quilt.log" quilt; }
 
@@ -59,47 +59,25 @@ abi_check() {
 }
 
 test_version() {
-  local v=$1 line series rel reason start
-  line=$(awk -v v="$v" '!/^#/ && NF >= 4 && ($1 == v || $2 == v) { print; exit }' "$TOP/versions.txt")
-  read -r series rel _ <<<"$line"
-  start=$(date +%s)
-  VERSION_OK=1
-  echo "==> $rel"
-  local rc=0
-  reason=$("$TOP/build.sh" --fetch-only --build-dir "$BUILD_DIR" "$rel" 2>&1 >/dev/null) || rc=$?
-  if [[ $rc -eq 3 ]]; then
-    SKIPPED=$((SKIPPED + 1))
-    SUMMARY+=("SKIP $rel: no source here ($(head -n 1 <<<"$reason" | sed 's/^build.sh: error: //'))")
-    note "skipped: no source"
-    return 0
-  elif [[ $rc -ne 0 ]]; then
-    FAILED=$((FAILED + 1))
-    SUMMARY+=("FAIL $rel: the source could not be fetched: $reason")
-    return 0
-  fi
-
-  local prefix=$WORK/prefix-$series logs=$WORK/logs-$rel
+  local series=$1 rel=$2
+  local prefix=$WORK/prefix-$series logs=$WORK/logs-$rel stock patched
+  VERSION_LOGS=$logs
   mkdir -p "$logs"
   rm -rf "$prefix"
+  stock=$("$BUILD_SH" --print-tree --stock --build-dir "$BUILD_DIR" "$rel")
+  patched=$("$BUILD_SH" --print-tree --build-dir "$BUILD_DIR" "$rel")
   # The stock tree, configured: its headers build the ABI probe, and quilt
   # checks the series on a copy of it (configure touches no patched file).
   check "stock configure" "$logs/stock.log" \
-    "$TOP/build.sh" --stock --configure-only --build-dir "$BUILD_DIR" "$rel"
-  local stock=$BUILD_DIR/Python-$rel-stock patched=$BUILD_DIR/Python-$rel-gcfreeze
+    "$BUILD_SH" --stock --configure-only --build-dir "$BUILD_DIR" "$rel"
   check "quilt push -a: no fuzz, no offset" "$logs/quilt.log" quilt_check "$series" "$stock"
   check "build.sh (fetch → … → test_gc → install)" "$logs/build.log" \
-    "$TOP/build.sh" --prefix "$prefix" --jobs "$JOBS" --build-dir "$BUILD_DIR" "$rel"
+    "$BUILD_SH" --prefix "$prefix" --jobs "$JOBS" --build-dir "$BUILD_DIR" "$rel"
   local python=$prefix/bin/python$series
   if [[ -x "$python" ]]; then
     check "Lib-tests" "$logs/lib-tests.log" lib_tests "$python"
     check "-m test test_gc (installed)" "$logs/test_gc.log" own_test_gc "$python"
     check "ABI: stock-built extension, gcmodule symbols" "$logs/abi.log" abi_check "$python" "$stock" "$patched" "$series"
-  fi
-  local took=$(($(date +%s) - start))
-  if [[ $VERSION_OK -eq 1 ]]; then
-    SUMMARY+=("PASS $rel (${took}s)")
-  else
-    SUMMARY+=("FAIL $rel (${took}s): see the lines above; logs in $logs")
   fi
 }
 
@@ -133,16 +111,13 @@ deb_tests() {
 }
 
 main() {
-  local versions=("$@")
-  [[ ${#versions[@]} -gt 0 ]] || mapfile -t versions < <(awk '!/^#/ && NF >= 4 { print $1 }' "$TOP/versions.txt")
   mkdir -p "$WORK"
   ensure_tools
-  local v
-  for v in "${versions[@]}"; do test_version "$v"; done
+  for_each_version test_version "$@"
   sub_suite "build.sh under bad input" "$WORK/build-sh.log" "$TOP/ci/test-build-sh.sh"
   [[ "${GCFREEZE_CI_DEB:-1}" == 0 ]] || deb_tests
   echo
-  printf '%s\n' "${SUMMARY[@]}"
+  summary_lines
   # Skipped versions are named above with their reason; the closing line
   # counts checks.
   echo "$SKIPPED skipped"

@@ -131,6 +131,7 @@ main() {
   step "dpkg-deb ($DEB_COMPRESS)" build_deb
   check_deb
   echo "wrote $DEB_FILE ($(du -h "$DEB_FILE" | cut -f1))"
+  record_output deb "$PKG_NAME" "$DEB_FILE"
 }
 
 main "$@"

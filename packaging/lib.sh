@@ -3,6 +3,8 @@
 # Both are called by build.sh --package as
 #   packaging/FORMAT.sh STAGE PREFIX RELEASE SERIES OUTDIR
 # STAGE holds STAGE/PREFIX/... (make install DESTDIR=STAGE); OUTDIR is absolute.
+# Each writes one file to OUTDIR and records it in OUTDIR/manifest.txt
+# (record_output), which is how build.sh and its callers learn its name.
 # shellcheck shell=bash
 # shellcheck disable=SC2034  # the variables set here are used by the scripts that source it
 
@@ -32,7 +34,7 @@ parse_package_args() {
   STAGE=${1%/} PREFIX=${2%/} REL=$3 SERIES=$4 OUTDIR=$5
   [[ "$PREFIX" == /* ]] || die "PREFIX must be absolute: $PREFIX"
   [[ "$OUTDIR" == /* ]] || die "OUTDIR must be absolute: $OUTDIR"
-  [[ "$SERIES" =~ ^[23]\.[0-9]+$ ]] || die "SERIES must look like 3.6: $SERIES"
+  [[ "$SERIES" =~ ^[0-9]+\.[0-9]+$ ]] || die "SERIES must look like 3.6: $SERIES"
   [[ "$REL" == "$SERIES".* ]] || die "RELEASE $REL is not of series $SERIES"
   ROOT_PREFIX=$STAGE$PREFIX
   [[ -x "$ROOT_PREFIX/bin/python$SERIES" ]] || die "$ROOT_PREFIX/bin/python$SERIES is missing: not a staged install"
@@ -75,4 +77,19 @@ backported from CPython 3.7 (bpo-31558): forked workers keep the parent's
 heap pages shared. Installed under $PREFIX, with $LINK on PATH;
 the distribution's python is left untouched.
 EOF
+}
+
+# record_output FORMAT PACKAGE FILE: the line "FORMAT SERIES RELEASE PACKAGE
+# FILE" in OUTDIR/manifest.txt, in place of an earlier build's line of the
+# same format, release and package (under a lock: builds may share OUTDIR).
+record_output() {
+  local format=$1 package=$2 file=$3 manifest=$OUTDIR/manifest.txt
+  (
+    flock 8
+    {
+      [[ ! -f "$manifest" ]] || awk -v f="$format" -v r="$REL" -v p="$package" '!($1 == f && $3 == r && $4 == p)' "$manifest"
+      printf '%s %s %s %s %s\n' "$format" "$SERIES" "$REL" "$package" "$file"
+    } >"$manifest.part"
+    mv "$manifest.part" "$manifest"
+  ) 8<"$OUTDIR"
 }

@@ -121,6 +121,7 @@ main() {
   step "rpmbuild ($RPM_PAYLOAD)" build_rpm
   check_rpm
   echo "wrote $RPM_FILE ($(du -h "$RPM_FILE" | cut -f1))"
+  record_output rpm "$PKG_NAME" "$RPM_FILE"
 }
 
 main "$@"

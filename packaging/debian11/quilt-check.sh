@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# packaging/debian11/quilt-check.sh SRC PATCH... — run in the build root by
+# packaging/debian11-rebuild.sh (patches step), with QUILT_PATCHES=debian/patches:
+# debian/patches/series, made from series.in as debian/rules makes it, must
+# end with our PATCHes; Debian's own patches are applied as debian/rules
+# applies them (quilt, its default fuzz), then ours with --fuzz=0.  The tree
+# is left unpatched again for dpkg-buildpackage.
+set -euo pipefail
+
+main() {
+  local src=$1 total last
+  shift
+  cd "$src"
+  dpkg-parsechangelog -S Version
+  debian/rules debian/patches/series
+  total=$(wc -l <debian/patches/series)
+  if [[ "$(tail -n $# debian/patches/series)" != "$(printf '%s\n' "$@")" ]]; then
+    echo "debian/patches/series does not end with our patches:"
+    cat debian/patches/series
+    return 1
+  fi
+  last=$(sed -n "$((total - $#))p" debian/patches/series)
+  echo "=== the $((total - $#)) Debian patches, applied as debian/rules does (quilt, default fuzz), up to $last"
+  quilt push "$last"
+  echo "=== our patches, quilt push --fuzz=0"
+  quilt push -a --fuzz=0
+  echo "=== end of our patches"
+  quilt pop -a -q
+  rm -rf .pc debian/patches/series
+}
+
+main "$@"
