@@ -30,6 +30,9 @@ WORK=${GCFREEZE_RECIPES_DIR:-/tmp/gcfreeze-recipes}
 WORKERS=${WORKERS:-3}
 REQUESTS=${REQUESTS:-300}
 CONCURRENCY=${CONCURRENCY:-4}
+# the demo application's heap: 50000 records, about 200000 tracked objects
+# (half the examples' default, to keep a version under 3 minutes here)
+export GCFREEZE_DEMO_RECORDS=${GCFREEZE_DEMO_RECORDS:-50000}
 START_TIMEOUT=90  # seconds for the master to load and every worker to report
 LOAD_TIMEOUT=120  # seconds for the bounded load
 PASSED=0 FAILED=0 SKIPPED=0
@@ -189,17 +192,17 @@ EOF
 test_server() {
   local server=$1 pythonpath=$2 dir=$WORK/$PYV/$1 out
   if ! out=$(run_once "$server" 1 "$dir/recipe" "$pythonpath" 2>&1); then
-    result FAIL "$server $PYV: with the recipe: $(tr '\n' ' ' <<<"$out") (logs in $dir/recipe)"
+    result FAIL "$server $PYV: with the recipe: ${out//$'\n'/ } (logs in $dir/recipe)"
     return 0
   fi
   if ! out=$(run_once "$server" 0 "$dir/without" "$pythonpath" 2>&1); then
-    result FAIL "$server $PYV: without the recipe: $(tr '\n' ' ' <<<"$out") (logs in $dir/without)"
+    result FAIL "$server $PYV: without the recipe: ${out//$'\n'/ } (logs in $dir/without)"
     return 0
   fi
   if out=$(compare "$dir/recipe/status.json" "$dir/without/status.json" 2>&1); then
-    result PASS "$server $PYV: $WORKERS workers: $(tr '\n' ' ' <<<"$out")"
+    result PASS "$server $PYV: $WORKERS workers: ${out//$'\n'/ }"
   else
-    result FAIL "$server $PYV: $(tr '\n' ' ' <<<"$out")"
+    result FAIL "$server $PYV: ${out//$'\n'/ }"
   fi
 }
 
@@ -211,6 +214,10 @@ setup_uwsgi() {
     UWSGI_SKIP="uWSGI: $MISSING_REASON"
     return 1
   }
+  if ! "$PY" -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' 2>/dev/null; then
+    UWSGI_SKIP="this interpreter has no Python.h to build uWSGI's python plugin with (Debian's python3: apt-get install python3-dev)"
+    return 1
+  fi
   tag=$("$PY" -c 'import sys; print("python%d%d" % sys.version_info[:2])')
   UWSGI_PLUGIN=$tag
   UWSGI_PLUGIN_DIR=$WORK/$PYV/uwsgi-plugin
