@@ -80,10 +80,12 @@ def collect(master, status_dir):
             row = {"pid": pid, "role": role}
             row.update(memory_kb(pid))
         except (IOError, OSError) as e:
-            if role == "master":
-                raise SystemExit("gcfreeze-status: cannot read process %d: %s "
-                                 "(run as its user or as root)" % (pid, e))
-            continue  # a worker that exited meanwhile
+            if role != "master":
+                continue  # a worker that exited meanwhile
+            if not os.path.exists("/proc/%d" % pid):
+                raise SystemExit("gcfreeze-status: no process %d" % pid)
+            raise SystemExit("gcfreeze-status: cannot read process %d: %s "
+                             "(run as its user or as root)" % (pid, e))
         state = reported(pid, status_dir)
         row["freeze_count"] = state and state.get("freeze_count")
         row["gc_enabled"] = state and state.get("gc_enabled")
