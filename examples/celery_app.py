@@ -6,7 +6,11 @@ celery imports this module in the worker's main process (MainProcess); its
 prefork pool (billiard) then forks the pool processes from it.  The broker
 and the result backend are directories (kombu's filesystem transport, celery's
 file backend), so the example needs no server: set GCFREEZE_CELERY_DIR.
-`python celery_app.py send N` sends N tasks and waits for their results.
+`python celery_app.py send N` queues N tasks, `python celery_app.py collect
+TIMEOUT` waits for their results.  Queue them before the worker starts:
+kombu's filesystem transport can read a message file its sender has not
+finished writing (a JSONDecodeError in the worker), which a broker server
+does not do.
 GCFREEZE_RECIPE=0 runs the same without the recipe.
 """
 import gc
@@ -16,6 +20,7 @@ RECIPE = os.environ.get("GCFREEZE_RECIPE", "1") != "0"
 if RECIPE:
     gc.disable()  # 1. before the application's imports
 
+import json
 import sys
 
 from celery import Celery
@@ -69,12 +74,28 @@ def handle(i):
     return len(demo_app.handle("/task/%d" % i))
 
 
+IDS = os.path.join(BASE, "sent.json")
+
+
 def send(n):
-    results = [handle.delay(i) for i in range(n)]
-    sizes = [r.get(timeout=120) for r in results]
-    print("%d of %d tasks answered" % (len([s for s in sizes if s]), n))
-    return 0 if len(sizes) == n and all(sizes) else 1
+    """Queue n tasks; their ids go to sent.json for collect()."""
+    ids = [handle.delay(i).id for i in range(n)]
+    with open(IDS, "w") as f:
+        json.dump(ids, f)
+    print("%d tasks sent" % n)
+    return 0
+
+
+def collect(timeout):
+    """Wait for the results of the tasks send() queued."""
+    with open(IDS) as f:
+        ids = json.load(f)
+    sizes = [app.AsyncResult(i).get(timeout=timeout) for i in ids]
+    print("%d of %d tasks answered" % (len([s for s in sizes if s]), len(ids)))
+    return 0 if all(sizes) else 1
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["send"]:
     sys.exit(send(int(sys.argv[2])))
+if __name__ == "__main__" and sys.argv[1:2] == ["collect"]:
+    sys.exit(collect(float(sys.argv[2])))
