@@ -15,10 +15,10 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=ci/lib.sh
 . "$TOP/ci/lib.sh"
 WORK=${GCFREEZE_HOSTS_DIR:-/tmp/gcfreeze-hosts}
-CACHE=${GCFREEZE_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/gcfreeze}
 SUITES=(bullseye bookworm trixie)
-SKIPPED=0
-SUMMARY=()
+SUITE=
+ROOT=
+BUILD_ARGS=(--build-dir "$WORK/fetch")
 
 trap unmount_all EXIT
 trap 'exit 130' INT TERM
@@ -30,85 +30,64 @@ usage() {
 
 # The project as committed, and the cached sources, inside the root.
 seed_root() {
-  local root=$1
+  local root=$1 cache
+  cache=$("$BUILD_SH" --print-cache)
   mkdir -p "$root/src/gcfreeze" "$root/root/.cache"
   git -C "$TOP" archive HEAD | tar -x -C "$root/src/gcfreeze"
-  cp -a "$CACHE" "$root/root/.cache/gcfreeze"
+  cp -a "$cache" "$root/root/.cache/gcfreeze"
   rm -rf "$root/root/.cache/gcfreeze/build"
 }
 
-# build.sh prints one "modules" line; anything but "every extension module
-# was built" (or the other platforms' list) is a missing module.
-every_module_built() {
-  local log=$1
-  grep -q 'every extension module was built' "$log" || {
-    grep '    modules' "$log"
-    return 1
-  }
-}
-
+# build.sh prints "modules" lines; anything but "every extension module was
+# built" (besides the other platforms' list) is a missing module.
 host_build() {
-  local root=$1 rel=$2 log=$3
-  in_root "$root" sh -c "cd /src/gcfreeze && ./build.sh --prefix /opt/gcfreeze $rel" >"$log" 2>&1 || {
+  local rel=$1 log=$2
+  in_root "$ROOT" sh -c "cd /src/gcfreeze && ./build.sh --prefix /opt/gcfreeze $rel" >"$log" 2>&1 || {
     tail -n 30 "$log"
     return 1
   }
-  cat "$log"
-  every_module_built "$log"
+  grep '^    ' "$log"
+  grep -q 'every extension module was built' "$log"
 }
 
-own_test_gc() { in_root "$1" "/opt/gcfreeze/bin/python$2" -m test test_gc; }
+own_test_gc() { in_root "$ROOT" "/opt/gcfreeze/bin/python$1" -m test test_gc; }
+
+test_version() {
+  local series=$1 rel=$2 logs=$WORK/logs-$SUITE-$2
+  VERSION_LOGS=$logs
+  mkdir -p "$logs"
+  step "build.sh in Debian $SUITE: every module" "$logs/check-build.log" host_build "$rel" "$logs/build.log"
+  step "Lib-tests" "$logs/lib-tests.log" lib_tests_in_root "$ROOT" "/opt/gcfreeze/bin/python$series"
+  step --independent "test_gc" "$logs/test_gc.log" own_test_gc "$series"
+}
 
 test_suite() {
-  local suite=$1 tar root=$WORK/root-$1 v series rel line logs
+  local tar
+  SUITE=$1 ROOT=$WORK/root-$1
   shift
-  say "Debian $suite"
-  tar=$(cached_root_tar "$suite") || die "debootstrap $suite failed"
-  fresh_root "$root" "$tar"
-  seed_root "$root"
-  for v in "$@"; do
-    line=$("$TOP/build.sh" --fetch-only --build-dir "$WORK/fetch" "$v" 2>&1) || {
-      SKIPPED=$((SKIPPED + 1))
-      SUMMARY+=("SKIP $suite $v: $(grep -m1 'error:' <<<"$line" | sed 's/^build.sh: error: //')")
-      continue
-    }
-    series=$(awk -v v="$v" '!/^#/ && NF >= 4 && ($1 == v || $2 == v) { print $1; exit }' "$TOP/versions.txt")
-    rel=$(awk -v v="$v" '!/^#/ && NF >= 4 && ($1 == v || $2 == v) { print $2; exit }' "$TOP/versions.txt")
-    logs=$WORK/logs-$suite-$rel
-    mkdir -p "$logs"
-    VERSION_OK=1
-    note "$rel"
-    check "$suite $rel: build.sh, every module" "$logs/check-build.log" host_build "$root" "$rel" "$logs/build.log"
-    if ok; then
-      check "$suite $rel: Lib-tests" "$logs/lib-tests.log" lib_tests_in_root "$root" "/opt/gcfreeze/bin/python$series"
-      check "$suite $rel: test_gc" "$logs/test_gc.log" own_test_gc "$root" "$series"
-    fi
-    SUMMARY+=("$([[ $VERSION_OK -eq 1 ]] && echo PASS || echo FAIL) $suite $rel")
-  done
-  remove_root "$root"
+  tar=$(cached_root_tar "$SUITE") || die "debootstrap $SUITE failed"
+  fresh_root "$ROOT" "$tar"
+  seed_root "$ROOT"
+  SUMMARY_WHAT=" on Debian $SUITE" VERSION_TITLE="(Debian $SUITE)"
+  for_each_version test_version "$@"
+  remove_root "$ROOT"
 }
 
 main() {
-  local versions=()
+  local versions=() s
   while [[ $# -gt 0 ]]; do
     case $1 in
       --suites) [[ $# -ge 2 ]] || usage; read -ra SUITES <<<"$2"; shift ;;
-      -h | --help) usage ;;
       -*) usage ;;
       *) versions+=("$1") ;;
     esac
     shift
   done
   [[ $(id -u) -eq 0 ]] || die "needs root (chroot, mounts, debootstrap): run it with sudo"
-  command -v debootstrap >/dev/null 2>&1 || install_tools "$WORK/apt-tools.log" debootstrap
-  [[ ${#versions[@]} -gt 0 ]] || mapfile -t versions < <(awk '!/^#/ && NF >= 4 { print $1 }' "$TOP/versions.txt")
   mkdir -p "$WORK"
-  local s
-  for s in "${SUITES[@]}"; do test_suite "$s" "${versions[@]}"; done
-  echo
-  printf '%s\n' "${SUMMARY[@]}"
-  echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
-  [[ $FAILED -eq 0 ]]
+  command -v debootstrap >/dev/null 2>&1 || install_tools "$WORK/apt-tools.log" debootstrap
+  for s in "${SUITES[@]}"; do test_suite "$s" "${versions[@]+"${versions[@]}"}"; done
+  summary
 }
 
 main "$@"
