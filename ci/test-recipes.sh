@@ -58,6 +58,8 @@ result() {
   printf '%s %s\n' "$kind" "$what"
 }
 
+apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"; }
+
 # apt-get install the packages that are missing, as root; otherwise say which.
 need_packages() {
   local missing=() p
@@ -69,8 +71,8 @@ need_packages() {
     MISSING_REASON="not installed: apt-get install ${missing[*]}"
     return 1
   fi
-  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" \
-      >"$WORK/apt.log" 2>&1; then
+  # a fresh machine may have no package lists yet: update once, then retry
+  if ! { apt_install "${missing[@]}" || { apt-get update -q && apt_install "${missing[@]}"; }; } >"$WORK/apt.log" 2>&1; then
     MISSING_REASON="apt-get install ${missing[*]} failed (see $WORK/apt.log)"
     return 1
   fi
