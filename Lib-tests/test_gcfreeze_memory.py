@@ -19,6 +19,9 @@ import sys
 import traceback
 import unittest
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from freelists import fill_free_lists  # noqa: E402
+
 HAVE_FREEZE = hasattr(gc, "freeze")
 SMAPS_ROLLUP = "/proc/self/smaps_rollup"
 NO_SMAPS = "needs Linux >= 4.14 for /proc/self/smaps_rollup"
@@ -105,31 +108,6 @@ def object_heap(n=200000):
         prev = node
     nodes[0].prev = prev
     return nodes
-
-
-def generator():
-    yield 1
-
-
-def fill_free_lists():
-    """Leave the free lists that a full collection clears filled to their
-    caps: tuples of every small size, lists, dicts, sets, frames, bound
-    methods, built-in methods, floats and (Python 2) unicode objects."""
-    for size in range(1, 20):
-        junk = [tuple([i] * size) for i in range(2100)]
-        del junk
-    junk = [[i] for i in range(200)]
-    junk += [{i: i} for i in range(200)]
-    junk += [set([i]) for i in range(200)]
-    node = Node()
-    junk += [node.method for i in range(600)]
-    junk += [[].append for i in range(600)]
-    junk += [float(i) + 0.5 for i in range(2000)]
-    junk += [u"%d" % i for i in range(2000)]
-    gens = [generator() for i in range(400)]
-    for g in gens:
-        next(g)
-    del junk, gens, node
 
 
 def numbers_heap():

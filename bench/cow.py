@@ -23,6 +23,10 @@ import os
 import sys
 import time
 
+# fill_free_lists() is shared with the Lib-tests
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Lib-tests"))
+from freelists import fill_free_lists  # noqa: E402
+
 # CPU time of this process (user + system, so the page copies count): a
 # collection of a few milliseconds measured in wall time is mostly noise on a
 # busy machine.  time.clock() is process CPU time on 2.7 for Linux.
@@ -61,37 +65,6 @@ def heap_objs(n=200000):
         prev = node
     nodes[0].prev = prev
     return nodes
-
-
-class Holder(object):
-    def method(self):
-        return self
-
-
-def generator():
-    yield 1
-
-
-def fill_free_lists():
-    """Leave the free lists that a full collection empties filled to their
-    caps, as a warmed-up server leaves them: tuples of every small size,
-    lists, dicts, sets, frames, bound and built-in methods, floats and
-    (Python 2) unicode objects."""
-    for size in range(1, 20):
-        junk = [tuple([i] * size) for i in range(2100)]
-        del junk
-    junk = [[i] for i in range(200)]
-    junk += [{i: i} for i in range(200)]
-    junk += [set([i]) for i in range(200)]
-    holder = Holder()
-    junk += [holder.method for i in range(600)]
-    junk += [[].append for i in range(600)]
-    junk += [float(i) + 0.5 for i in range(2000)]
-    junk += [u"%d" % i for i in range(2000)]
-    gens = [generator() for i in range(400)]
-    for g in gens:
-        next(g)
-    del junk, gens, holder
 
 
 def heap_freelists():

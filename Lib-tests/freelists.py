@@ -1,0 +1,33 @@
+"""The free lists a warmed-up server leaves filled, shared by
+test_gcfreeze_memory.py and bench/cow.py (a helper, not a test module)."""
+
+
+class Holder(object):
+    def method(self):
+        return self
+
+
+def generator():
+    yield 1
+
+
+def fill_free_lists():
+    """Leave the free lists that a full collection empties filled to their
+    caps, as a warmed-up server leaves them: tuples of every small size,
+    lists, dicts, sets, frames, bound and built-in methods, floats and
+    (Python 2) unicode objects."""
+    for size in range(1, 20):
+        junk = [tuple([i] * size) for i in range(2100)]
+        del junk
+    junk = [[i] for i in range(200)]
+    junk += [{i: i} for i in range(200)]
+    junk += [set([i]) for i in range(200)]
+    holder = Holder()
+    junk += [holder.method for i in range(600)]
+    junk += [[].append for i in range(600)]
+    junk += [float(i) + 0.5 for i in range(2000)]
+    junk += [u"%d" % i for i in range(2000)]
+    gens = [generator() for i in range(400)]
+    for g in gens:
+        next(g)
+    del junk, gens, holder
