@@ -20,7 +20,7 @@ import traceback
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from freelists import fill_free_lists  # noqa: E402
+from gcheaps import fill_free_lists, object_heap  # noqa: E402
 
 HAVE_FREEZE = hasattr(gc, "freeze")
 SMAPS_ROLLUP = "/proc/self/smaps_rollup"
@@ -86,28 +86,6 @@ def copied_kb(call):
 def median_copied_kb(call, repeat=3):
     results = sorted(copied_kb(call) for i in range(repeat))
     return results[len(results) // 2]
-
-
-class Node(object):
-    def method(self):
-        return self
-
-
-def object_heap(n=200000):
-    """n instances with dict attributes in one big cycle: 4n tracked
-    objects (instance, __dict__, list, tuple)."""
-    nodes = []
-    prev = None
-    for i in range(n):
-        node = Node()
-        node.index = i
-        node.prev = prev
-        node.children = [prev]
-        node.pair = (node, i)
-        nodes.append(node)
-        prev = node
-    nodes[0].prev = prev
-    return nodes
 
 
 def numbers_heap():
@@ -188,7 +166,7 @@ class FrozenChildCopyTest(unittest.TestCase):
 RETENTION_PROGRAM = r"""
 import gc, os, sys
 sys.path.insert(0, %(libtests)r)
-from test_gcfreeze_memory import object_heap
+from gcheaps import object_heap
 
 def rss_kb():
     with open("/proc/self/statm") as f:

@@ -23,9 +23,9 @@ import os
 import sys
 import time
 
-# fill_free_lists() is shared with the Lib-tests
+# the objects heap and fill_free_lists() are shared with the Lib-tests
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Lib-tests"))
-from freelists import fill_free_lists  # noqa: E402
+from gcheaps import fill_free_lists, object_heap as heap_objs  # noqa: E402
 
 # CPU time of this process (user + system, so the page copies count): a
 # collection of a few milliseconds measured in wall time is mostly noise on a
@@ -44,27 +44,6 @@ def private_dirty_kb():
 def heap_lists():
     # The PyCon 2018 slide: 16000 lists holding 640000 eight-byte strings.
     return [["%08d" % (i * 40 + j) for j in range(40)] for i in range(16000)]
-
-
-class Node(object):
-    pass
-
-
-def heap_objs(n=200000):
-    # n instances with dict attributes, linked in one big cycle: each node
-    # brings its instance, its __dict__, a list and a tuple (4 tracked objects).
-    nodes = []
-    prev = None
-    for i in range(n):
-        node = Node()
-        node.index = i
-        node.prev = prev
-        node.children = [prev]
-        node.pair = (node, i)
-        nodes.append(node)
-        prev = node
-    nodes[0].prev = prev
-    return nodes
 
 
 def heap_freelists():

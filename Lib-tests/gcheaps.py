@@ -1,5 +1,27 @@
-"""The free lists a warmed-up server leaves filled, shared by
-test_gcfreeze_memory.py and bench/cow.py (a helper, not a test module)."""
+"""Heaps shared by test_gcfreeze_memory.py and bench/cow.py (a helper, not
+a test module): an application's objects, and the free lists a warmed-up
+server leaves filled."""
+
+
+class Node(object):
+    pass
+
+
+def object_heap(n=200000):
+    """n instances with dict attributes in one big cycle: 4n tracked
+    objects (instance, __dict__, list, tuple)."""
+    nodes = []
+    prev = None
+    for i in range(n):
+        node = Node()
+        node.index = i
+        node.prev = prev
+        node.children = [prev]
+        node.pair = (node, i)
+        nodes.append(node)
+        prev = node
+    nodes[0].prev = prev
+    return nodes
 
 
 class Holder(object):
