@@ -74,9 +74,10 @@ case_series_does_not_apply() {
   local project tree out
   project=$(project_copy stale)
   tree=$(fake_tree stale)
-  # the freeze series (the compat series would stop first: no setup.py here)
+  # the freeze series (the compat and security series would stop first: no
+  # setup.py, no Lib/ here)
   expect 1 "patches/2.7/gc-freeze.patch no longer applies to Modules/gcmodule.c" \
-    "$project/build.sh" --no-compat --source "$tree" --build-dir "$WORK/b-stale" --prefix "$WORK/prefix-stale" --no-deps 2.7
+    "$project/build.sh" --no-compat --no-security --source "$tree" --build-dir "$WORK/b-stale" --prefix "$WORK/prefix-stale" --no-deps 2.7
   # a file the series patches is missing: named as such
   expect 1 "patches/2.7/compat/[a-z0-9-]+\.patch no longer applies to [A-Za-z/_.]+ \(no such file in the tree\)" \
     "$project/build.sh" --source "$tree" --build-dir "$WORK/b-stale" --prefix "$WORK/prefix-stale" --no-deps 2.7
