@@ -1,6 +1,9 @@
-"""Heaps shared by test_gcfreeze_memory.py and bench/cow.py (a helper, not
-a test module): an application's objects, and the free lists a warmed-up
-server leaves filled."""
+"""What the Lib-tests and bench/cow.py share (a helper, not a test module):
+an application's objects, the free lists a warmed-up server leaves filled,
+a call in a forked child, and regrtest's entry point."""
+import json
+import os
+import sys
 
 
 class Node(object):
@@ -53,3 +56,48 @@ def fill_free_lists():
     for g in gens:
         next(g)
     del junk, gens, holder
+
+
+def in_child(func):
+    """Fork, run func() in the child, return what it returned (JSON); an
+    exception in the child, or a child that ends without a reply or with a
+    non-zero status, raises AssertionError with what the child said."""
+    rfd, wfd = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            os.close(rfd)
+            message = json.dumps({"ok": func()})
+            status = 0
+        except BaseException:
+            import traceback  # here: bench/cow.py's heap gets no more modules
+            message = json.dumps({"error": traceback.format_exc()})
+        finally:
+            try:
+                os.write(wfd, message.encode("ascii"))
+                os.close(wfd)
+            finally:
+                os._exit(status)
+    os.close(wfd)
+    text = b"".join(iter(lambda: os.read(rfd, 65536), b"")).decode("ascii")
+    os.close(rfd)
+    _, status = os.waitpid(pid, 0)
+    reply = json.loads(text) if text else {"error": "no reply"}
+    if "error" in reply or status != 0:
+        raise AssertionError("child failed (exit status %#x): %s"
+                             % (status, reply.get("error", "")))
+    return reply["ok"]
+
+
+def run_module_tests(name):
+    """test_main() of a Lib-test: 2.7's regrtest (ci/debug-checks.sh: -m test
+    -R 3:3) runs only a module's test_main(); 3.x's finds the tests itself."""
+    import unittest  # here: bench/cow.py's heap gets no more modules
+    try:
+        from test import support
+    except ImportError:
+        from test import test_support as support
+    support.run_unittest(unittest.defaultTestLoader.loadTestsFromModule(sys.modules[name]))

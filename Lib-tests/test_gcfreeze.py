@@ -19,6 +19,9 @@ import traceback
 import unittest
 import weakref
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gcheaps import in_child, run_module_tests  # noqa: E402
+
 HAVE_FREEZE = all(hasattr(gc, name)
                   for name in ('freeze', 'unfreeze', 'get_freeze_count'))
 NO_FREEZE = ("this interpreter has no gc.freeze(): build it with ./build.sh "
@@ -308,38 +311,8 @@ class GCFreezeTest(unittest.TestCase):
             self.skipTest("os.fork() is not available on this platform")
         refs = make_cycle()
         gc.freeze()
-        rfd, wfd = os.pipe()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:
-            status = 3
-            try:
-                os.close(rfd)
-                problems = self.child_checks(refs)
-                status = 1 if problems else 0
-                message = '; '.join(problems) or 'ok'
-            except BaseException:
-                message = traceback.format_exc()
-            finally:
-                try:
-                    os.write(wfd, message.encode('ascii', 'replace'))
-                    os.close(wfd)
-                finally:
-                    os._exit(status)
-        os.close(wfd)
-        chunks = []
-        while True:
-            chunk = os.read(rfd, 4096)
-            if not chunk:
-                break
-            chunks.append(chunk)
-        os.close(rfd)
-        report = b''.join(chunks).decode('ascii', 'replace')
-        _, status = os.waitpid(pid, 0)
-        self.assertEqual(status, 0, "child exit status %#x: %s"
-                         % (status, report))
-        self.assertEqual(report, 'ok')
+        problems = in_child(lambda: self.child_checks(refs))
+        self.assertEqual(problems, [])
         # The parent's frozen cycle is untouched too.
         self.assertTrue(all_alive(refs))
         gc.unfreeze()
@@ -438,33 +411,34 @@ class GCFreezeTest(unittest.TestCase):
                     errors.append(traceback.format_exc())
             return callback
 
+        def collect_with(on_start, on_stop):
+            """One gc.collect() under make_callback(on_start, on_stop): the
+            freeze counts its callback saw at "start" and at "stop"."""
+            del events[:]
+            callback = make_callback(on_start, on_stop)
+            gc.callbacks.append(callback)
+            gc.collect()
+            gc.callbacks.remove(callback)
+            self.assertEqual(errors, [])
+            self.assertEqual([phase for phase, count in events], ['start', 'stop'])
+            return [count for phase, count in events]
+
         # freeze at "start": the collection sees nothing; unfreeze at "stop".
-        callback = make_callback('freeze', 'unfreeze')
         refs = make_cycle()
-        gc.callbacks.append(callback)
-        gc.collect()
-        gc.callbacks.remove(callback)
-        self.assertEqual(errors, [])
-        self.assertEqual([phase for phase, count in events], ['start', 'stop'])
-        self.assertGreater(events[0][1], 0)
-        self.assertEqual(events[1][1], 0)
+        at_start, at_stop = collect_with('freeze', 'unfreeze')
+        self.assertGreater(at_start, 0)
+        self.assertEqual(at_stop, 0)
         self.assertTrue(all_alive(refs), "cycle frozen at 'start' was freed")
         self.assert_consistent(frozen=False)
         gc.collect()
         self.assertTrue(all_dead(refs))
 
         # unfreeze at "start": the collection sees the cycle; freeze at "stop".
-        del events[:]
-        callback = make_callback('unfreeze', 'freeze')
         refs = make_cycle()
         gc.freeze()
-        gc.callbacks.append(callback)
-        gc.collect()
-        gc.callbacks.remove(callback)
-        self.assertEqual(errors, [])
-        self.assertEqual([phase for phase, count in events], ['start', 'stop'])
-        self.assertEqual(events[0][1], 0)
-        self.assertGreater(events[1][1], 0)
+        at_start, at_stop = collect_with('unfreeze', 'freeze')
+        self.assertEqual(at_start, 0)
+        self.assertGreater(at_stop, 0)
         self.assertTrue(all_dead(refs), "cycle unfrozen at 'start' survived")
         self.assert_consistent(frozen=True)
 
@@ -627,13 +601,7 @@ def shape(lines):
 
 
 def test_main():
-    # 2.7's regrtest (ci/debug-checks.sh: -m test -R 3:3 test_gcfreeze) runs
-    # only a module's test_main(); 3.x's finds the tests itself.
-    try:
-        from test import support
-    except ImportError:
-        from test import test_support as support
-    support.run_unittest(unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__]))
+    run_module_tests(__name__)
 
 
 if __name__ == '__main__':

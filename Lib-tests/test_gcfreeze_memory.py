@@ -12,15 +12,13 @@ copies the freeze avoids.  Runs on 2.7 and 3.x alike, ours or CPython >= 3.7.
 from __future__ import print_function
 
 import gc
-import json
 import os
 import subprocess
 import sys
-import traceback
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gcheaps import fill_free_lists, object_heap  # noqa: E402
+from gcheaps import fill_free_lists, in_child, object_heap, run_module_tests  # noqa: E402
 
 HAVE_FREEZE = hasattr(gc, "freeze")
 SMAPS_ROLLUP = "/proc/self/smaps_rollup"
@@ -37,41 +35,6 @@ def private_dirty_kb():
             if line.startswith("Private_Dirty:"):
                 return int(line.split()[1])
     raise RuntimeError("no Private_Dirty in " + SMAPS_ROLLUP)
-
-
-def in_child(func):
-    """Fork, run func() in the child, return what it returned (JSON)."""
-    rfd, wfd = os.pipe()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:
-        status = 1
-        try:
-            os.close(rfd)
-            message = json.dumps({"ok": func()})
-            status = 0
-        except BaseException:
-            message = json.dumps({"error": traceback.format_exc()})
-        finally:
-            try:
-                os.write(wfd, message.encode("ascii"))
-                os.close(wfd)
-            finally:
-                os._exit(status)
-    os.close(wfd)
-    chunks = []
-    while True:
-        chunk = os.read(rfd, 65536)
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(rfd)
-    os.waitpid(pid, 0)
-    reply = json.loads(b"".join(chunks).decode("ascii"))
-    if "error" in reply:
-        raise AssertionError("child failed:\n" + reply["error"])
-    return reply["ok"]
 
 
 def copied_kb(call):
@@ -212,11 +175,7 @@ class NumberMemoryTest(unittest.TestCase):
 
 
 def test_main():
-    try:
-        from test import support
-    except ImportError:
-        from test import test_support as support
-    support.run_unittest(unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__]))
+    run_module_tests(__name__)
 
 
 if __name__ == "__main__":

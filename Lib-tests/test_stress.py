@@ -67,36 +67,39 @@ def churn(rng, deadline, errors):
         errors.append(repr(exc))
 
 
+def forked(body):
+    """Run body() in a forked child that exits with what it returns (1 on an
+    exception); the child's wait status."""
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            status = body()
+        finally:
+            os._exit(status)
+    _, st = os.waitpid(pid, 0)
+    return st
+
+
 def fork_tree(rng):
     """Fork a child that freezes, collects and forks a grandchild; the
     exit statuses say whether each got through."""
-    pid = os.fork()
-    if pid == 0:
-        status = 0
-        try:
-            gc.freeze()
-            gc.collect()
-            grandchild = os.fork()
-            if grandchild == 0:
-                code = 0
-                try:
-                    gc.unfreeze()
-                    gc.collect()
-                    gc.freeze()
-                    gc.collect()
-                    if gc.get_freeze_count() <= 0:
-                        code = 3
-                finally:
-                    os._exit(code)
-            _, st = os.waitpid(grandchild, 0)
-            status = 0 if st == 0 else 2
-            gc.unfreeze()
-            gc.collect()
-        except BaseException:
-            status = 1
-        os._exit(status)
-    _, st = os.waitpid(pid, 0)
-    return st
+    def grandchild():
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
+        gc.collect()
+        return 0 if gc.get_freeze_count() > 0 else 3
+
+    def child():
+        gc.freeze()
+        gc.collect()
+        st = forked(grandchild)
+        gc.unfreeze()
+        gc.collect()
+        return 0 if st == 0 else 2
+
+    return forked(child)
 
 
 def heap_is_consistent(test):

@@ -25,6 +25,10 @@ import socket
 import sys
 import time
 
+# the application heap is the examples' own (examples/demo_app.py)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples"))
+from demo_app import build_records  # noqa: E402
+
 STDLIB = ("abc argparse ast base64 bisect calendar cgi codecs collections "
           "contextlib copy csv datetime decimal difflib email email.mime.text "
           "fnmatch fractions ftplib functools getopt gettext glob gzip hashlib "
@@ -45,27 +49,6 @@ def warm_up():
             __import__(name)
         except ImportError:
             pass  # the other major version's name
-
-
-class Record(object):
-    pass
-
-
-def build_app_heap(n=200000):
-    """An application's data: records with attribute dicts, lists and
-    tuples, linked in one cycle (about 4 tracked objects per record)."""
-    records = []
-    prev = None
-    for i in range(n):
-        r = Record()
-        r.id = i
-        r.name = "record-%d" % i
-        r.tags = ["t%d" % (i % 50), prev]
-        r.key = (i, r.name)
-        records.append(r)
-        prev = r
-    records[0].tags[1] = prev
-    return records
 
 
 def memory_kb(pid):
@@ -129,7 +112,7 @@ def run(mode, workers, requests):
     if mode in ("nogc", "freeze"):
         gc.disable()
     warm_up()
-    heap = build_app_heap()
+    heap = build_records(200000)  # about 800,000 tracked objects
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))

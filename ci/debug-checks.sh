@@ -16,23 +16,29 @@ WORK=${GCFREEZE_DEBUG_DIR:-/tmp/gcfreeze-debug}
 BUILD_ARGS=(--build-dir "$WORK/build")
 VERSION_TITLE="(debug build)"
 
-# The Lib-tests as regrtest modules, so that -R can hunt their refleaks.
+# The Lib-tests that memcheck runs, with the helper module they import.
 lib_tests_dir() {
   rm -rf "$WORK/libtests" && mkdir -p "$WORK/libtests"
   # test_modules is left out: a TLS handshake and ensurepip under memcheck
-  # take long and test no collector code
-  cp "$TOP/Lib-tests/test_gcfreeze.py" "$TOP/Lib-tests/test_stress.py" "$WORK/libtests/"
+  # take long and test no collector code; test_gcfreeze_memory too: it
+  # measures the pages a child copies, and memcheck writes shadow memory
+  cp "$TOP/Lib-tests/gcheaps.py" "$TOP/Lib-tests/test_gcfreeze.py" "$TOP/Lib-tests/test_stress.py" "$WORK/libtests/"
 }
 
 refleak_test_gc() { "$1" -m test -R 3:3 test_gc; }
 
-# The Lib-test goes into the scratch prefix's test package: 3.4's regrtest
-# ignores --testdir.
+# The Lib-tests as regrtest modules, so that -R can hunt their refleaks.
+# They go into the scratch prefix's test package (3.4's regrtest ignores
+# --testdir), with gcheaps.py, which they import.
+REFLEAK_LIB_TESTS=(test_gcfreeze test_gcfreeze_memory)
 refleak_lib_tests() {
-  local testpkg
+  local testpkg t
   testpkg=$("$1" -c 'import os, test; print(os.path.dirname(test.__file__))')
-  cp "$WORK/libtests/test_gcfreeze.py" "$testpkg/"
-  "$1" -m test -R 3:3 test_gcfreeze
+  cp "$TOP/Lib-tests/gcheaps.py" "$testpkg/"
+  for t in "${REFLEAK_LIB_TESTS[@]}"; do
+    cp "$TOP/Lib-tests/$t.py" "$testpkg/"
+  done
+  "$1" -m test -R 3:3 "${REFLEAK_LIB_TESTS[@]}"
 }
 
 memcheck() {
@@ -56,7 +62,7 @@ debug_version() {
   python=$prefix/bin/python$series
   [[ -x "$python" ]] || return 0
   check "-R 3:3 test_gc" "$logs/refleak-test_gc.log" refleak_test_gc "$python"
-  check "-R 3:3 Lib-tests (test_gcfreeze)" "$logs/refleak-lib.log" refleak_lib_tests "$python"
+  check "-R 3:3 Lib-tests (${REFLEAK_LIB_TESTS[*]})" "$logs/refleak-lib.log" refleak_lib_tests "$python"
   supp=$("$BUILD_SH" --print-tree --debug --build-dir "$WORK/build" "$rel")/Misc/valgrind-python.supp
   check "memcheck test_gc" "$logs/memcheck-test_gc.log" memcheck "$python" "$supp" "$logs/valgrind-test_gc.txt" -m test test_gc
   check "memcheck Lib-tests (test_gcfreeze, test_stress)" "$logs/memcheck-lib.log" memcheck "$python" "$supp" \

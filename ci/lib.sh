@@ -33,12 +33,18 @@
 #                     the check passed.  CMD may call skip REASON: the check
 #                     is then counted in SKIPPED, with the reason.
 # skip REASON         (in a check) end it as skipped
+# fail NAME REASON    a failed check that had no command to run (FAILED,
+#                     VERSION_OK=0), with the reason
 # step [--independent] NAME LOG CMD...
 #                     a check that is skipped (SKIPPED) when an earlier step
 #                     of this version failed; its failure makes the later steps
 #                     skip (BLOCKED), unless it is --independent (a test the
 #                     following steps do not need)
 # ok                  whether the last check or step passed
+# sub_suite LABEL LOG CMD...
+#                     a ci script whose last line is "N passed, N failed,
+#                     N skipped" (its output also in LOG): its counts add to
+#                     ours, and a PASS or FAIL line with them goes to SUMMARY
 # install_tools LOG PKG...
 #                     apt-get install PKG... (as root), the log's tail and
 #                     die when that fails
@@ -111,6 +117,11 @@ check() {
 
 ok() { [[ $CHECK_OK -eq 1 ]]; }
 
+fail() {
+  FAILED=$((FAILED + 1)) CHECK_OK=0 VERSION_OK=0
+  note "FAIL  $1: $2"
+}
+
 step() {
   local independent=0
   if [[ "$1" == --independent ]]; then
@@ -124,6 +135,22 @@ step() {
   fi
   check "$@"
   ok || [[ $independent -eq 1 ]] || BLOCKED=$1
+}
+
+sub_suite() {
+  local label=$1 log=$2 last p f k
+  shift 2
+  "$@" 2>&1 | tee "$log" || true
+  last=$(tail -n 1 "$log")
+  if [[ "$last" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped$ ]]; then
+    p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]} k=${BASH_REMATCH[3]}
+    PASSED=$((PASSED + p)) FAILED=$((FAILED + f)) SKIPPED=$((SKIPPED + k))
+    [[ $f -eq 0 ]] || VERSION_OK=0
+    SUMMARY+=("$([[ $f -eq 0 ]] && echo PASS || echo FAIL) $label ($p passed, $f failed, $k skipped)")
+  else
+    FAILED=$((FAILED + 1))
+    SUMMARY+=("FAIL $label: $1 did not finish (log: $log)")
+  fi
 }
 
 install_tools() {

@@ -5,8 +5,8 @@
 #   1. each step of the rebuild (root, setup, source, build-dep, patches,
 #      build, collect; see packaging/debian11-rebuild.sh --help) as a check
 #      of its own; a failed step makes the later ones skip.  The patches step
-#      must apply our patches after Debian's with --fuzz=0 (offsets are
-#      reported here, not refused);
+#      must apply our patches after Debian's with --fuzz=0 and no offset
+#      (packaging/debian11/quilt-check.sh refuses either);
 #   2. in a fresh root of the pin's suite: the stock python2.7 from the
 #      archive, then the rebuilt packages installed over it with apt-get
 #      (exactly those of the source package that were installed), `dpkg -l`
@@ -59,13 +59,6 @@ ensure_tools() {
 write_sources() {
   printf 'deb %s %s main\n' "$(debian_mirror)" "$SUITE" >"$1/etc/apt/sources.list"
   cat "$1/etc/apt/sources.list"
-}
-
-# Hunks of our patches that applied at an offset (from the patches step's log).
-series_offsets() {
-  awk '/^=== our patches/ { on = 1; next } /^=== end/ { on = 0 }
-    on && /^Applying patch/ { p = $3; sub(".*/", "", p) }
-    on && /offset/ { print p ": " $0 }' "$1"
 }
 
 # --- test --------------------------------------------------------------------------
@@ -146,7 +139,7 @@ rebuild_step() {
 }
 
 rebuild() {
-  local off line f
+  local f
   say "Debian 11 ($SUITE) $SRC_PKG with the gcfreeze patches: packaging/debian11-rebuild.sh (logs: $LOGS)"
   rebuild_step root "Debian 11 root ($ROOT_TAR)"
   rebuild_step setup "build root: fresh copy, deb-src $SUITE, build-essential"
@@ -155,16 +148,7 @@ rebuild() {
     note "      $(tail -n 1 "$LOGS/source.log")"
   fi
   rebuild_step build-dep "apt-get build-dep $SRC_PKG (profile nocheck)"
-  rebuild_step patches "our patches after Debian's (--fuzz=0); changelog $NEW_VERSION"
-  if ok; then
-    off=$(series_offsets "$LOGS/patches.log")
-    if [[ -n "$off" ]]; then
-      note "      applied at an offset:"
-      while IFS= read -r line; do note "    $line"; done <<<"$off"
-    else
-      note "      every hunk applied with no fuzz and no offset"
-    fi
-  fi
+  rebuild_step patches "our patches after Debian's (--fuzz=0, no offset); changelog $NEW_VERSION"
   rebuild_step build "dpkg-buildpackage (nice -n 10; ${REBUILD_ARGS[*]:-no PGO})"
   rebuild_step collect "packages to $DIST"
   if ok; then

@@ -14,8 +14,8 @@
 # worker of the run without reports 0, and the workers' summed private memory
 # (USS: Private_Clean + Private_Dirty of /proc/PID/smaps_rollup) is below half
 # of the run without.  A server that cannot
-# run under an interpreter prints SKIP with the reason.  Ends with
-# "N passed, N failed, N skipped".
+# run under an interpreter is a skip with the reason.  One check (ci/lib.sh)
+# per interpreter and server; ends with "N passed, N failed, N skipped".
 #
 # Servers come from Debian's archive (as root, missing packages are installed;
 # GCFREEZE_RECIPES_NO_INSTALL=1 skips that): uWSGI's python plugin is built
@@ -27,6 +27,8 @@
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=ci/lib.sh
+. "$TOP/ci/lib.sh"
 EXAMPLES=$TOP/examples
 WORK=${GCFREEZE_RECIPES_DIR:-/tmp/gcfreeze-recipes}
 WORKERS=${WORKERS:-3}
@@ -38,25 +40,9 @@ export GCFREEZE_DEMO_RECORDS=${GCFREEZE_DEMO_RECORDS:-50000}
 START_TIMEOUT=90  # seconds for the master to load and every worker to report
 LOAD_TIMEOUT=120  # seconds for the bounded load
 SERVERS=" ${GCFREEZE_RECIPES_SERVERS:-prefork multiprocessing uwsgi gunicorn celery} "
-PASSED=0 FAILED=0 SKIPPED=0
 PY=
 PYV=
 DEB_PY3=/usr/lib/python3/dist-packages
-
-die() {
-  printf 'ci/test-recipes.sh: error: %s\n' "$1" >&2
-  exit 1
-}
-
-result() {
-  local kind=$1 what=$2
-  case $kind in
-    PASS) PASSED=$((PASSED + 1)) ;;
-    FAIL) FAILED=$((FAILED + 1)) ;;
-    SKIP) SKIPPED=$((SKIPPED + 1)) ;;
-  esac
-  printf '%s %s\n' "$kind" "$what"
-}
 
 apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"; }
 
@@ -213,34 +199,31 @@ sys.exit(1 if problems else 0)
 EOF
 }
 
+# The runs with and without the recipe, compared; the last line says why
+# it failed, or the numbers.
 test_server() {
   local server=$1 pythonpath=$2 dir=$WORK/$PYV/$1 out
   if ! out=$(run_once "$server" 1 "$dir/recipe" "$pythonpath" 2>&1); then
-    result FAIL "$server $PYV: with the recipe: ${out//$'\n'/ } (logs in $dir/recipe)"
-    return 0
+    echo "with the recipe: ${out//$'\n'/ } (logs in $dir/recipe)"
+    return 1
   fi
   if ! out=$(run_once "$server" 0 "$dir/without" "$pythonpath" 2>&1); then
-    result FAIL "$server $PYV: without the recipe: ${out//$'\n'/ } (logs in $dir/without)"
-    return 0
+    echo "without the recipe: ${out//$'\n'/ } (logs in $dir/without)"
+    return 1
   fi
-  if out=$(compare "$dir/recipe/status.json" "$dir/without/status.json" 2>&1); then
-    result PASS "$server $PYV: $WORKERS workers: ${out//$'\n'/ }"
-  else
-    result FAIL "$server $PYV: ${out//$'\n'/ }"
+  if ! out=$(compare "$dir/recipe/status.json" "$dir/without/status.json" 2>&1); then
+    echo "${out//$'\n'/ }"
+    return 1
   fi
+  echo "$WORKERS workers: ${out//$'\n'/ }"
 }
 
 # uWSGI: Debian's uwsgi binary with a python plugin built for this interpreter.
 setup_uwsgi() {
   local tag
-  MISSING_REASON=
-  need_packages uwsgi-core uwsgi-src libcap-dev libpcre3-dev python3-uwsgidecorators || {
-    UWSGI_SKIP="uWSGI: $MISSING_REASON"
-    return 1
-  }
+  need_packages uwsgi-core uwsgi-src libcap-dev libpcre3-dev python3-uwsgidecorators || skip "uWSGI: $MISSING_REASON"
   if ! "$PY" -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' 2>/dev/null; then
-    UWSGI_SKIP="this interpreter has no Python.h to build uWSGI's python plugin with (Debian's python3: apt-get install python3-dev)"
-    return 1
+    skip "this interpreter has no Python.h to build uWSGI's python plugin with (Debian's python3: apt-get install python3-dev)"
   fi
   tag=$("$PY" -c 'import sys; print("python%d%d" % sys.version_info[:2])')
   UWSGI_PLUGIN=$tag
@@ -256,8 +239,7 @@ setup_uwsgi() {
     # -O0 -g0 (after Debian's -O2): a test plugin, built in less CPU time
     if ! (cd "$UWSGI_PLUGIN_DIR" && CFLAGS="-O0 -g0" PYTHON=$PY nice -n 10 uwsgi --build-plugin "/usr/src/uwsgi/plugins/python $tag") \
         >"$UWSGI_PLUGIN_DIR/build.log" 2>&1 || [[ ! -f $UWSGI_PLUGIN_DIR/${tag}_plugin.so ]]; then
-      UWSGI_SKIP=
-      result FAIL "uwsgi $PYV: the python plugin did not build for this interpreter (see $UWSGI_PLUGIN_DIR/build.log)"
+      echo "the python plugin did not build for this interpreter (see $UWSGI_PLUGIN_DIR/build.log)"
       return 1
     fi
   fi
@@ -265,16 +247,12 @@ setup_uwsgi() {
 
 # gunicorn: Debian's package directory, copied alone into a scratch PYTHONPATH.
 setup_gunicorn() {
-  GUNICORN_SKIP=
   if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 5))'; then
-    GUNICORN_SKIP="Debian 12's gunicorn 20.1.0 needs Python >= 3.5 (gunicorn 19 runs on 2.7 and 3.4 but is not in Debian 12, and PyPI is out of reach here)"
-    return 1
+    skip "Debian 12's gunicorn 20.1.0 needs Python >= 3.5 (gunicorn 19 runs on 2.7 and 3.4 but is not in Debian 12, and PyPI is out of reach here)"
   fi
-  MISSING_REASON=
-  need_packages python3-gunicorn || { GUNICORN_SKIP="gunicorn: $MISSING_REASON"; return 1; }
+  need_packages python3-gunicorn || skip "gunicorn: $MISSING_REASON"
   if ! "$PY" -c 'import pkg_resources' 2>/dev/null; then
-    GUNICORN_SKIP="gunicorn 20.1 imports pkg_resources and this interpreter has no setuptools (build.sh installs it with ensurepip)"
-    return 1
+    skip "gunicorn 20.1 imports pkg_resources and this interpreter has no setuptools (build.sh installs it with ensurepip)"
   fi
   GUNICORN_PYPATH=$WORK/$PYV/gunicorn-pypath
   rm -rf "$GUNICORN_PYPATH" && mkdir -p "$GUNICORN_PYPATH"
@@ -283,54 +261,43 @@ setup_gunicorn() {
 }
 
 setup_celery() {
-  CELERY_SKIP=
   if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 7))'; then
-    CELERY_SKIP="Debian 12's celery 5.2.6, billiard 4.1.0 and kombu 5.2.4 need Python >= 3.7 (the celery 4 releases for 2.7-3.6 are not in Debian 12, and PyPI is out of reach here)"
-    return 1
+    skip "Debian 12's celery 5.2.6, billiard 4.1.0 and kombu 5.2.4 need Python >= 3.7 (the celery 4 releases for 2.7-3.6 are not in Debian 12, and PyPI is out of reach here)"
   fi
   if ! "$PY" -c 'import celery' 2>/dev/null; then
-    CELERY_SKIP="celery does not import under this interpreter (Debian's python3-celery serves /usr/bin/python3)"
-    return 1
+    skip "celery does not import under this interpreter (Debian's python3-celery serves /usr/bin/python3)"
   fi
 }
 
+# server_check SERVER: in a check (ci/lib.sh), the server's setup for this
+# interpreter (a skip with the reason when it cannot run here), then its runs.
+server_check() {
+  case $1 in
+    prefork | multiprocessing) test_server "$1" "$EXAMPLES" ;;
+    uwsgi) setup_uwsgi && test_server uwsgi "$UWSGI_PYPATH:$EXAMPLES" ;;
+    gunicorn) setup_gunicorn && test_server gunicorn "$GUNICORN_PYPATH:$EXAMPLES" ;;
+    celery) setup_celery && test_server celery "$EXAMPLES" ;;
+  esac
+}
+
 test_python() {
-  local py=$1
+  local py=$1 server
   PY=$py
   if ! PYV=$("$PY" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])' 2>/dev/null); then
-    result FAIL "$py: does not run"
+    fail "$py" "does not run"
     return 0
   fi
   if ! "$PY" -c 'import gc; gc.freeze' 2>/dev/null; then
-    result FAIL "$PYV ($py): has no gc.freeze(): not a gcfreeze build"
+    fail "$PYV ($py)" "has no gc.freeze(): not a gcfreeze build"
     return 0
   fi
-  printf '==> %s (%s)\n' "$PYV" "$py"
+  say "$PYV ($py)"
   mkdir -p "$WORK/$PYV"
-  if wanted prefork; then test_server prefork "$EXAMPLES"; fi
-  if wanted multiprocessing; then test_server multiprocessing "$EXAMPLES"; fi
-  UWSGI_SKIP=
-  if ! wanted uwsgi; then
-    :
-  elif setup_uwsgi; then
-    test_server uwsgi "$UWSGI_PYPATH:$EXAMPLES"
-  elif [[ -n $UWSGI_SKIP ]]; then
-    result SKIP "uwsgi $PYV: $UWSGI_SKIP"
-  fi
-  if ! wanted gunicorn; then
-    :
-  elif setup_gunicorn; then
-    test_server gunicorn "$GUNICORN_PYPATH:$EXAMPLES"
-  else
-    result SKIP "gunicorn $PYV: $GUNICORN_SKIP"
-  fi
-  if ! wanted celery; then
-    :
-  elif setup_celery; then
-    test_server celery "$EXAMPLES"
-  else
-    result SKIP "celery $PYV: $CELERY_SKIP"
-  fi
+  for server in prefork multiprocessing uwsgi gunicorn celery; do
+    wanted "$server" || continue
+    check "$server $PYV" "$WORK/$PYV/$server.log" server_check "$server"
+    if ok; then note "      $(tail -n 1 "$WORK/$PYV/$server.log")"; fi
+  done
 }
 
 wanted() { [[ $SERVERS == *" $1 "* ]]; }
@@ -344,8 +311,7 @@ main() {
   for py in "$@"; do
     test_python "$py"
   done
-  echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
-  [[ $FAILED -eq 0 ]]
+  summary
 }
 
 main "$@"

@@ -7,8 +7,8 @@
 #
 # For each patch of patches/SERIES/security/series, runs the unittest ids of
 # its "Test:" header field under PYTHON (from a scratch directory, with the
-# caller's PYTHON* variables cleared) and prints one line per patch:
-#   PASS CVE-... (patch)   FAIL CVE-... (patch): why   SKIP CVE-... (patch): why
+# caller's PYTHON* variables cleared): one check (ci/lib.sh) per patch, named
+# "CVE-... (patch)", that passes, fails with why, or is skipped with why.
 # With --against, the same ids also run under STOCK_PYTHON (the release built
 # with --no-security): its Lib/test lacks the new tests, so the test modules
 # are taken from PYTHON's Lib/test (put first on the "test" package's path;
@@ -28,6 +28,8 @@
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=ci/lib.sh
+. "$TOP/ci/lib.sh"
 PROG=ci/test-security.sh
 EXIT_USAGE=2
 
@@ -37,9 +39,6 @@ TABLE=0
 PYTHON=
 SERIES=
 SCRATCH=
-PASSED=0
-FAILED=0
-SKIPPED=0
 
 usage() {
   cat <<EOF
@@ -52,10 +51,6 @@ PYTHON is an interpreter built with patches/SERIES/security (SERIES: 2.7,
 EOF
 }
 
-die() {
-  printf '%s: error: %s\n' "$PROG" "$1" >&2
-  exit "${2:-1}"
-}
 usage_error() { die "$1 (see $PROG --help)" "$EXIT_USAGE"; }
 
 # --- the patch headers ------------------------------------------------------
@@ -194,45 +189,33 @@ why() {
   esac
 }
 
-# test_patch PATCH: run its tests, print its line, count it.
-test_patch() {
-  local patch=$1 file=$TOP/patches/$SERIES/security/$1 cves ids log rc=0 res stock_res label
-  [[ -f $file ]] || die "patches/$SERIES/security/series names $patch, which does not exist"
-  cves=$(header_field "$file" CVE)
+# prove_patch PATCH FILE: in a check (ci/lib.sh), run the patch's tests under
+# PYTHON and, with --against, under the release; the last line says why it
+# failed or was skipped, or how it passed.
+prove_patch() {
+  local patch=$1 file=$2 ids log rc=0 res stock_res against
   ids=$(header_field "$file" Test)
-  label="${cves:-no CVE: field} ($patch)"
-  if [[ -z $ids ]]; then
-    echo "SKIP $label: no Test: field"
-    SKIPPED=$((SKIPPED + 1))
-    return 0
-  fi
+  [[ -n $ids ]] || skip "no Test: field"
   log=$SCRATCH/${patch%.patch}.log
   # shellcheck disable=SC2086 # the ids are words
   run_ids "$log" "$PYTHON" "" $ids || rc=$?
   res=$(outcome "$rc" "$log")
   case $res in
-    skip)
-      echo "SKIP $label: $(skip_reason "$log")"
-      SKIPPED=$((SKIPPED + 1))
-      return 0 ;;
+    skip) skip "$(skip_reason "$log")" ;;
     timeout | fail | noload)
-      echo "FAIL $label: $(why "$res") on $PYTHON"
       sed 's/^/    /' "$log" | tail -n 15
-      FAILED=$((FAILED + 1))
-      return 0 ;;
+      echo "$(why "$res") on $PYTHON"
+      return 1 ;;
   esac
   if [[ -z $AGAINST ]]; then
-    echo "PASS $label"
-    PASSED=$((PASSED + 1))
+    echo "the tests pass"
     return 0
   fi
   # A fix that lies in Lib/test itself has nothing to detect on the release:
   # its header says why ("Against-Release: none, REASON").
-  local against
   against=$(header_field "$file" Against-Release)
   if [[ -n $against ]]; then
-    echo "PASS $label: not run on the release: $against"
-    PASSED=$((PASSED + 1))
+    echo "not run on the release: $against"
     return 0
   fi
   rc=0
@@ -240,15 +223,25 @@ test_patch() {
   run_ids "$log.stock" "$AGAINST" "$PATCHED_TESTS" $ids || rc=$?
   stock_res=$(outcome "$rc" "$log.stock")
   case $stock_res in
-    fail) echo "PASS $label: detects: fails on the release"; PASSED=$((PASSED + 1)) ;;
-    timeout) echo "PASS $label: detects: fails on the release (no end in ${TIMEOUT}s)"; PASSED=$((PASSED + 1)) ;;
+    fail) echo "detects: fails on the release" ;;
+    timeout) echo "detects: fails on the release (no end in ${TIMEOUT}s)" ;;
     noload)
-      echo "FAIL $label: $(why noload) on the release $AGAINST"
       sed 's/^/    /' "$log.stock" | tail -n 5
-      FAILED=$((FAILED + 1)) ;;
-    *) echo "FAIL $label: DOES NOT DETECT: $(why "$stock_res") on the release $AGAINST"
-      FAILED=$((FAILED + 1)) ;;
+      echo "$(why noload) on the release $AGAINST"
+      return 1 ;;
+    *) echo "DOES NOT DETECT: $(why "$stock_res") on the release $AGAINST"
+      return 1 ;;
   esac
+}
+
+# test_patch PATCH: its check, and on a pass the line that says how.
+test_patch() {
+  local patch=$1 file=$TOP/patches/$SERIES/security/$1 cves log
+  [[ -f $file ]] || die "patches/$SERIES/security/series names $patch, which does not exist"
+  cves=$(header_field "$file" CVE)
+  log=$SCRATCH/${patch%.patch}.check.log
+  check "${cves:-no CVE: field} ($patch)" "$log" prove_patch "$patch" "$file"
+  if ok; then note "      $(tail -n 1 "$log")"; fi
 }
 
 run_series() {
@@ -263,8 +256,7 @@ run_series() {
   while read -r patch; do
     test_patch "$patch"
   done < <(series_patches "$SERIES")
-  echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
-  [[ $FAILED -eq 0 ]]
+  summary
 }
 
 # --- the table --------------------------------------------------------------------

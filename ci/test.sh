@@ -100,24 +100,6 @@ security_tests() {
     "$TOP/ci/test-security.sh" --against "$release/bin/python$series" "$python" "$series"
 }
 
-# sub_suite LABEL LOG SCRIPT ARGS...: a ci script whose last line is
-# "N passed, N failed, N skipped"; its counts add to ours.
-sub_suite() {
-  local label=$1 log=$2 last p f k
-  shift 2
-  "$@" 2>&1 | tee "$log" || true
-  last=$(tail -n 1 "$log")
-  if [[ "$last" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped$ ]]; then
-    p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]} k=${BASH_REMATCH[3]}
-    PASSED=$((PASSED + p)) FAILED=$((FAILED + f)) SKIPPED=$((SKIPPED + k))
-    [[ $f -eq 0 ]] || VERSION_OK=0
-    SUMMARY+=("$([[ $f -eq 0 ]] && echo PASS || echo FAIL) $label ($p passed, $f failed, $k skipped)")
-  else
-    FAILED=$((FAILED + 1))
-    SUMMARY+=("FAIL $label: $1 did not finish (log: $log)")
-  fi
-}
-
 # The 2.7 .deb, installed with apt into a clean Debian 12 chroot (needs root
 # for chroot and mounts; the other packages are ci/test-packages.sh's own).
 deb_tests() {

@@ -3,9 +3,22 @@
 # packaging/debian11-rebuild.sh (patches step), with QUILT_PATCHES=debian/patches:
 # debian/patches/series, made from series.in as debian/rules makes it, must
 # end with our PATCHes; Debian's own patches are applied as debian/rules
-# applies them (quilt, its default fuzz), then ours with --fuzz=0.  The tree
+# applies them (quilt, its default fuzz), then ours with --fuzz=0 and no
+# offset, as ci/test.sh checks the series on the pristine release.  The tree
 # is left unpatched again for dpkg-buildpackage.
 set -euo pipefail
+
+# push_ours: quilt push -a --fuzz=0, and no hunk of ours at an offset (the
+# hunk messages, not patch names: a fix may be named "...-offset").
+push_ours() {
+  local out
+  out=$(quilt push -a --fuzz=0 2>&1) || { echo "$out"; return 1; }
+  echo "$out"
+  if grep -Ei 'succeeded at .*(offset|fuzz)|with fuzz' <<<"$out"; then
+    echo "our patches apply to Debian's patched tree with offset or fuzz: refresh them against it (packaging/debian11/series)"
+    return 1
+  fi
+}
 
 main() {
   local src=$1 total last
@@ -22,8 +35,8 @@ main() {
   last=$(sed -n "$((total - $#))p" debian/patches/series)
   echo "=== the $((total - $#)) Debian patches, applied as debian/rules does (quilt, default fuzz), up to $last"
   quilt push "$last"
-  echo "=== our patches, quilt push --fuzz=0"
-  quilt push -a --fuzz=0
+  echo "=== our patches, quilt push --fuzz=0, no offset"
+  push_ours
   echo "=== end of our patches"
   quilt pop -a -q
   rm -rf .pc debian/patches/series
