@@ -90,8 +90,8 @@ Options:
                       (LTO), with -fno-semantic-interposition, and the python
                       executable linked with the static libpython (the
                       shared one is still installed for embedding); the build
-                      takes several times as long (about 15-25 minutes on
-                      2 cores).  Plain ./build.sh is the quick development
+                      takes several times as long (2.7: 33 minutes on 2
+                      cores shared with other builds, the profile run 2).  Plain ./build.sh is the quick development
                       build.  --package builds optimized unless --no-optimize
   --no-optimize       a quick build, for --package too
   --package deb|rpm   build a package instead of installing: the interpreter
@@ -458,9 +458,9 @@ make_args() {
   # 3.4's regrtest has no --pgo (it quiets the output and skips slow tests)
   case $SERIES in 3.4) task="-m test.regrtest -q $(pgo_tests)" ;; *) task="-m test.regrtest --pgo $(pgo_tests)" ;; esac
   # The python executable links libpython's static archive, as Debian's does:
-  # LTO then optimizes it as a program, not as a shared library (2.7: 1.06
-  # times Debian 11's python2.7's CPU time instead of 1.12-1.18 linked to
-  # the .so).  libpythonX.Y.so is still built and installed for embedders,
+  # LTO then optimizes it as a program, not as a shared library (2.7:
+  # 1.06-1.09 times the CPU time of Debian 11's python2.7, against 1.10-1.18
+  # linked to the .so; bench/speed.sh).  libpythonX.Y.so is still built and installed for embedders,
   # and python-config still names it.
   # shellcheck disable=SC2016 # a make variable, expanded by make
   printf '%s\n' "PROFILE_TASK=${task% }" "EXTRA_CFLAGS=$OPT_CFLAGS" 'BLDLIBRARY=$(LIBRARY)'
