@@ -91,8 +91,9 @@ Options:
                       executable linked with the static libpython (the
                       shared one is still installed for embedding); the build
                       takes several times as long (2.7: 33 minutes on 2
-                      cores shared with other builds, the profile run 2).  Plain ./build.sh is the quick development
-                      build.  --package builds optimized unless --no-optimize
+                      cores shared with other builds, the profile run 2).
+                      Plain ./build.sh is the quick development build.
+                      --package builds optimized unless --no-optimize
   --no-optimize       a quick build, for --package too
   --package deb|rpm   build a package instead of installing: the interpreter
                       goes under /opt/gcfreeze/pythonX.Y (or --prefix), with
