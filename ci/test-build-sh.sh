@@ -224,6 +224,26 @@ case_tree_and_exit_codes() {
     "$project/build.sh" --fetch-only --cache "$WORK/cache-empty" --build-dir "$WORK/b-nosource" 2.6
 }
 
+# --optimize: its own tree (a quick and an optimized build never share one),
+# the default of --package (--no-optimize asks for a quick one), not with
+# --debug; --help names both flags.
+case_optimize() {
+  local want args got
+  while IFS='|' read -r want args; do
+    read -ra args <<<"$args"
+    got=$("$BUILD_SH" --print-tree --build-dir /b "${args[@]}" "$S27")
+    echo "${args[*]}: $got"
+    [[ "$got" == "/b/Python-$R27-$want" ]] || { echo "expected /b/Python-$R27-$want"; return 1; }
+  done <<<"gcfreeze-opt|--optimize
+stock-opt|--stock --optimize
+gcfreeze|--optimize --no-optimize
+gcfreeze-opt|--package deb
+gcfreeze|--package rpm --no-optimize
+gcfreeze-debug|--package deb --debug"
+  expect 2 "--optimize and --debug do not go together: pick one" "$BUILD_SH" --optimize --debug --build-dir "$WORK/b-opt" "$S27"
+  "$BUILD_SH" --help | grep -E '^ +--optimize ' && "$BUILD_SH" --help | grep -E '^ +--no-optimize '
+}
+
 # --debian-mirror: a deb822 URIs: field with several URIs, a one-line entry
 # with [options] that hold a space, comments; none: exit 1.
 case_debian_mirror() {
@@ -284,6 +304,7 @@ main() {
   echo "==> build.sh's interfaces"
   run_case "--list: the releases of versions.txt, in order" case_list
   run_case "--print-tree; exit statuses named in --help, EXIT_NO_SOURCE" case_tree_and_exit_codes
+  run_case "--optimize: own tree, default of --package, not with --debug" case_optimize
   run_case "--debian-mirror: deb822 URIs, deb [options] URI, comments" case_debian_mirror
   run_case "Dockerfile: a CMD stage for every series of --list" case_dockerfile_stages
   run_case "--package manifest: one line per format, release, package" case_manifest
