@@ -74,6 +74,10 @@ def forked(body):
     if pid == 0:
         status = 1
         try:
+            # The parent's random gc.callbacks entry would run here too and
+            # could unfreeze between a child's freeze() and its count.
+            if hasattr(gc, "callbacks"):
+                del gc.callbacks[:]
             status = body()
         finally:
             os._exit(status)
