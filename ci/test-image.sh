@@ -279,16 +279,13 @@ image_pip_install() {
 # of a local package with a C extension, offline, with the image's headers
 # and python-config.
 image_c_extension() {
-  local image=$1 pkgs=$2 ctr
-  ctr=$(bah from --quiet "$image")
-  CONTAINERS+=("$ctr")
+  local ctr=$1 pkgs=$2
   run_in "$ctr" python-config --includes
   run_in "$ctr" python -c 'import os, sysconfig; h = os.path.join(sysconfig.get_paths()["include"], "Python.h"); assert os.path.exists(h), h; print(h)'
   run_in "$ctr" sh -c 'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends gcc libc6-dev'
   bah copy "$ctr" "$pkgs/cext" /tmp/cext >/dev/null
   run_in "$ctr" pip install --no-index --disable-pip-version-check /tmp/cext
   run_in "$ctr" sh -c 'cd / && python -c "import gcfreeze_cext; assert gcfreeze_cext.answer() == 42; print(gcfreeze_cext.__file__)"'
-  bah rm "$ctr" >/dev/null
 }
 
 # Runtime libraries only: no compiler, no -dev package, no Tk or X11.
@@ -334,7 +331,10 @@ test_version() {
     check "pip install of a local package (offline)" "$logs/pip-install.log" image_pip_install "$ctr" "$logs/packages"
     check "Lib-tests (in the image)" "$logs/lib-tests.log" image_lib_tests "$ctr"
     bah rm "$ctr" >/dev/null
-    check "gcc added: pip install of a local C extension (offline)" "$logs/c-extension.log" image_c_extension "$image" "$logs/packages"
+    ctr=$(bah from --quiet "$image")
+    CONTAINERS+=("$ctr")
+    check "gcc added: pip install of a local C extension (offline)" "$logs/c-extension.log" image_c_extension "$ctr" "$logs/packages"
+    bah rm "$ctr" >/dev/null
     note "      $image: $(image_size "$image"), CMD $(bah inspect --type image --format '{{.OCIv1.Config.Cmd}}' "$image")"
     SUMMARY_NOTE="$image, $(image_size "$image")"
   fi
