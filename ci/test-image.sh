@@ -166,6 +166,18 @@ build_image() {
     --build-arg GCFREEZE_BUILD_FLAGS="$BUILD_FLAGS" \
     -t "$image" -f "$TOP/Dockerfile" "$TOP"
   [[ -z "$old" || "$old" == "$(bah images --noheading --format '{{.ID}}' "$image")" ]] || bah rmi "$old" || true
+  remove_stage_containers "$image"
+}
+
+# buildah 1.28 leaves the working container of the last stage (a FROM of an
+# earlier stage only) behind: those of the image just built go.
+remove_stage_containers() {
+  local id c
+  id=$(bah images --noheading --no-trunc --format '{{.ID}}' "$1" | sed 's/^sha256://')
+  for c in $(bah containers --noheading --format '{{.ContainerID}} {{.ImageID}}' | awk -v id="$id" '$2 == id { print $1 }'); do
+    echo "removing the build's leftover container $c"
+    bah rm "$c" >/dev/null
+  done
 }
 
 run_in() {
