@@ -1,37 +1,54 @@
-# A drop-in for the official python:X.Y images (Debian 12 slim), with
+# A drop-in for the official python:X.Y-slim images (Debian slim), with
 # gc.freeze() built in:
 #
 #   docker build --build-arg PYTHON_VERSION=2.7 -t python-gcfreeze:2.7 .
 #
-# PYTHON_VERSION is a series of versions.txt (./build.sh --list).
+# Build arguments:
+#   PYTHON_VERSION         a series of versions.txt (./build.sh --list); 3.6
+#   BASE_IMAGE             debian:bookworm-slim (the default),
+#                          debian:trixie-slim or debian:bullseye-slim
+#   GCFREEZE_BUILD_FLAGS   options for ./build.sh; the default, --optimize, is
+#                          the PGO+LTO release build the official images ship
+#                          (15+ minutes a version on 2 cores);
+#                          --build-arg GCFREEZE_BUILD_FLAGS=--no-optimize is
+#                          the quick build (ci/test-image.sh uses it)
 #
 # The interpreter is built by ./build.sh (which installs its own build
 # dependencies) into /usr/local; the final stage has the runtime libraries
 # only, found with ldd on the built binaries.  The Python source comes from
 # sources/ in the build context when there (Python-X.Y.Z.tgz or an extracted
-# Python-X.Y.Z/ tree, as in ~/.cache/gcfreeze; ci/test-image.sh fills it),
-# otherwise build.sh downloads and checks it.
+# Python-X.Y.Z/ tree; ci/test-image.sh fills it), otherwise build.sh
+# downloads and checks it.
 ARG BASE_IMAGE=debian:bookworm-slim
 ARG PYTHON_VERSION=3.6
 
 FROM ${BASE_IMAGE} AS build
 ARG PYTHON_VERSION
+ARG GCFREEZE_BUILD_FLAGS=--optimize
 COPY . /src
 WORKDIR /src
-RUN ./build.sh --prefix /usr/local --cache /src/sources "${PYTHON_VERSION}"
+# (unquoted: GCFREEZE_BUILD_FLAGS may hold several options, or none)
+# hadolint ignore=SC2086
+RUN ./build.sh --prefix /usr/local --cache /src/sources ${GCFREEZE_BUILD_FLAGS} "${PYTHON_VERSION}"
 
-# As in the official images: no test suites, no static library, no debug
-# symbols.  Then the Debian packages of every shared library the binaries
-# load, for the final stage.
+# As in the official slim images: no byte code, no test suites, no static
+# library, no debug symbols.  Then the Debian packages of every shared
+# library the binaries load, for the final stage; _tkinter is left out of
+# that scan (no Tk or X11 libraries: tkinter does not import, as there).
+# (dpkg-query --search also names the diversions of Debian 13's t64 renames.)
 RUN set -eu; \
-    find /usr/local -depth \( -type d \( -name test -o -name tests -o -name idle_test \) \
-      -o -type f -name 'libpython*.a' \) -exec rm -rf '{}' +; \
+    find /usr/local -depth \
+      \( \
+        \( -type d \( -name test -o -name tests -o -name idle_test -o -name __pycache__ \) \) \
+        -o \( -type f \( -name '*.pyc' -o -name '*.pyo' -o -name 'libpython*.a' \) \) \
+      \) -exec rm -rf '{}' +; \
     find /usr/local -type f \( -name '*.so' -o -name '*.so.*' -o -perm -u+x \) \
       -exec sh -c 'for f; do case $(od -An -tx1 -N4 "$f" | tr -d " ") in 7f454c46) strip --strip-unneeded "$f";; esac; done' _ '{}' +; \
-    find /usr/local -type f \( -name '*.so' -o -name '*.so.*' -o -perm -u+x \) -exec ldd '{}' + >/tmp/ldd.txt 2>/dev/null || true; \
+    find /usr/local -type f \( -name '*.so' -o -name '*.so.*' -o -perm -u+x \) ! -name '*tkinter*' \
+      -exec ldd '{}' + >/tmp/ldd.txt 2>/dev/null || true; \
     if grep 'not found' /tmp/ldd.txt; then echo 'libraries not found (above)' >&2; exit 1; fi; \
     awk '$2 == "=>" && $3 ~ /^\// && $3 !~ /^\/usr\/local\// { sub(/^\/usr/, "", $3); print "*" $3 }' /tmp/ldd.txt \
-      | sort -u | xargs -r dpkg-query --search | cut -d: -f1 | sort -u >/runtime-packages; \
+      | sort -u | xargs -r dpkg-query --search | grep -v '^diversion by ' | cut -d: -f1 | sort -u >/runtime-packages; \
     rm /tmp/ldd.txt; \
     echo "runtime packages: $(tr '\n' ' ' </runtime-packages)"
 
@@ -50,7 +67,8 @@ RUN set -eu; \
 COPY --from=build /usr/local /usr/local
 
 # The names the official images have: python, pip, pydoc, idle, python-config
-# next to python3, pip3, ... (make install makes them for 2.7 already).
+# next to python3, pip3, ... (make install makes them for 2.7 already).  The
+# checks write no byte code into the image.
 RUN set -eu; \
     ldconfig; \
     major=${PYTHON_VERSION%%.*}; \
@@ -59,6 +77,7 @@ RUN set -eu; \
       dst=$(echo "$src" | sed "s/$major//"); \
       if [ -e "$src" ] && [ ! -e "$dst" ]; then ln -s "$src" "$dst"; fi; \
     done; \
+    export PYTHONDONTWRITEBYTECODE=1; \
     python --version; pip --version; \
     python -c 'import gc; gc.freeze(); gc.unfreeze()'
 

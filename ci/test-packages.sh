@@ -22,7 +22,8 @@
 #
 # `ci/test-packages.sh --bookworm-root` only prints the path of the cached
 # Debian 12 minbase root tarball (made once with debootstrap, from the mirror
-# this machine's apt uses); ci/test-image.sh builds its base image from it.
+# this machine's apt uses).  (ci/test-image.sh makes its base images from
+# packaging/chroot.sh's cached_root_tar SUITE itself.)
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
