@@ -121,6 +121,9 @@ Questions other scripts ask instead of reading versions.txt or guessing
                       the build tree of VERSION for these options (--build-dir,
                       --stock, --debug, --optimize, --package), whether it is
                       built yet or not
+  --print-profile-task VERSION
+                      the profile run of an --optimize build of VERSION (the
+                      official images' subset of the test suite)
   --debian-mirror     the Debian mirror this machine's apt uses (exit 1: none)
   --print-cache       the directory sources are kept in (--cache, or default)
 
@@ -451,20 +454,25 @@ pgo_tests() {
   done
 }
 
+# The profile run of a PGO build (--print-profile-task answers with it).
+profile_task() {
+  local task
+  # 3.4's regrtest has no --pgo (it quiets the output and skips slow tests)
+  case $SERIES in 3.4) task="-m test.regrtest -q $(pgo_tests)" ;; *) task="-m test.regrtest --pgo $(pgo_tests)" ;; esac
+  echo "${task% }"
+}
+
 # Variables for make: given on its command line, so that they do not end up
 # in sysconfig's CFLAGS (extensions built later do not inherit them).
 make_args() {
   [[ $OPTIMIZE -eq 1 ]] || return 0
-  local task
-  # 3.4's regrtest has no --pgo (it quiets the output and skips slow tests)
-  case $SERIES in 3.4) task="-m test.regrtest -q $(pgo_tests)" ;; *) task="-m test.regrtest --pgo $(pgo_tests)" ;; esac
   # The python executable links libpython's static archive, as Debian's does:
   # LTO then optimizes it as a program, not as a shared library (2.7:
   # 1.06-1.09 times the CPU time of Debian 11's python2.7, against 1.10-1.18
   # linked to the .so; bench/speed.sh).  libpythonX.Y.so is still built and installed for embedders,
   # and python-config still names it.
   # shellcheck disable=SC2016 # a make variable, expanded by make
-  printf '%s\n' "PROFILE_TASK=${task% }" "EXTRA_CFLAGS=$OPT_CFLAGS" 'BLDLIBRARY=$(LIBRARY)'
+  printf '%s\n' "PROFILE_TASK=$(profile_task)" "EXTRA_CFLAGS=$OPT_CFLAGS" 'BLDLIBRARY=$(LIBRARY)'
 }
 
 # --enable-optimizations makes profile-opt the default target; 3.4 has no
@@ -691,6 +699,7 @@ parse_args() {
       --configure-only) CONFIGURE_ONLY=1 ;;
       --list) QUERY=list ;;
       --print-tree) QUERY=tree ;;
+      --print-profile-task) QUERY=profile ;;
       --debian-mirror) QUERY=mirror ;;
       --print-cache) QUERY=cache ;;
       --) shift; CONFIGURE_EXTRA=("$@"); break ;;
@@ -703,6 +712,7 @@ parse_args() {
   case $QUERY in
     list | mirror | cache) ;;
     tree) [[ ${#VERSIONS[@]} -eq 1 ]] || usage_error "--print-tree takes one VERSION" ;;
+    profile) [[ ${#VERSIONS[@]} -eq 1 ]] || usage_error "--print-profile-task takes one VERSION" ;;
     *) [[ ${#VERSIONS[@]} -gt 0 ]] || usage_error "name a VERSION to build: $(known_versions) or all" ;;
   esac
   [[ -z "$SOURCE" || ${#VERSIONS[@]} -eq 1 ]] || usage_error "--source goes with exactly one VERSION"
@@ -718,7 +728,8 @@ parse_args() {
   for v in "${VERSIONS[@]}"; do resolve_version "$v"; done # reject unknown ones before any work
 }
 
-# --list, --print-tree, --debian-mirror, --print-cache: answer and stop.
+# --list, --print-tree, --print-profile-task, --debian-mirror, --print-cache:
+# answer and stop.
 answer_query() {
   local v
   case $QUERY in
@@ -734,6 +745,10 @@ answer_query() {
     tree)
       resolve_version "${VERSIONS[0]}"
       tree_path
+      ;;
+    profile)
+      resolve_version "${VERSIONS[0]}"
+      profile_task
       ;;
     cache) echo "$CACHE" ;;
     mirror)
