@@ -24,9 +24,9 @@ DEB_BUILD_DEPS=(build-essential pkg-config ca-certificates curl xz-utils
   libsqlite3-dev libgdbm-dev libgdbm-compat-dev libdb-dev tk-dev libffi-dev
   uuid-dev libexpat1-dev libnsl-dev libtirpc-dev)
 
-# The profile run of --optimize: the test subset the official python images
-# run (the whole suite takes hours on 2 cores), less the tests a release does
-# not have.
+# The profile run of --optimize on 3.x: the test subset the official python
+# images run (the whole suite takes hours on 2 cores), less the tests a
+# release does not have.  2.7's is Debian's (profile_task).
 PGO_TESTS=(test_array test_base64 test_binascii test_binhex test_binop test_bytes
   test_class test_cmath test_codecs test_compile test_complex test_csv
   test_decimal test_dict test_float test_fstring test_hashlib test_io test_iter
@@ -85,13 +85,15 @@ Options:
   --build-dir DIR     where trees are built and logs kept (default: CACHE/build)
   --stock             build the release without the freeze series (to compare)
   --debug             a debug build (--with-pydebug), for refleak hunting
-  --optimize          a release build: profile-guided (PGO, a profile run of
-                      a subset of the test suite) and link-time optimized
-                      (LTO), with -fno-semantic-interposition, and the python
+  --optimize          a release build: profile-guided (PGO: a profile run of
+                      the test suite, Debian's on 2.7, the official images'
+                      subset on 3.x) and link-time optimized (LTO), with
+                      -fno-semantic-interposition, and the python
                       executable linked with the static libpython (the
                       shared one is still installed for embedding); the build
-                      takes several times as long (2.7: 33 minutes on 2
-                      cores shared with other builds, the profile run 2).
+                      takes several times as long (2.7: about an hour on 2
+                      cores shared with other builds, the profile run 23
+                      minutes of it; 3.6: about an hour too).
                       Plain ./build.sh is the quick development build.
                       --package builds optimized unless --no-optimize
   --no-optimize       a quick build, for --package too
@@ -122,8 +124,7 @@ Questions other scripts ask instead of reading versions.txt or guessing
                       --stock, --debug, --optimize, --package), whether it is
                       built yet or not
   --print-profile-task VERSION
-                      the profile run of an --optimize build of VERSION (the
-                      official images' subset of the test suite)
+                      the profile run of an --optimize build of VERSION
   --debian-mirror     the Debian mirror this machine's apt uses (exit 1: none)
   --print-cache       the directory sources are kept in (--cache, or default)
 
@@ -457,8 +458,16 @@ pgo_tests() {
 # The profile run of a PGO build (--print-profile-task answers with it).
 profile_task() {
   local task
-  # 3.4's regrtest has no --pgo (it quiets the output and skips slow tests)
-  case $SERIES in 3.4) task="-m test.regrtest -q $(pgo_tests)" ;; *) task="-m test.regrtest --pgo $(pgo_tests)" ;; esac
+  case $SERIES in
+    # 2.7 is measured against Debian's python2.7, whose profile run is the
+    # whole suite less these four: with the official images' subset ours was
+    # 1.13 times Debian's CPU time, with this one 1.03 (bench/speed.sh, one
+    # run side by side; the profile run took 23 minutes with -j2 at load 13)
+    2.*) task="-m test.regrtest --pgo -j2 -x test_asyncore test_gdb test_multiprocessing test_subprocess" ;;
+    # 3.4's regrtest has no --pgo (it quiets the output and skips slow tests)
+    3.4) task="-m test.regrtest -q $(pgo_tests)" ;;
+    *) task="-m test.regrtest --pgo $(pgo_tests)" ;;
+  esac
   echo "${task% }"
 }
 
