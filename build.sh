@@ -24,9 +24,9 @@ DEB_BUILD_DEPS=(build-essential pkg-config ca-certificates curl xz-utils
   libsqlite3-dev libgdbm-dev libgdbm-compat-dev libdb-dev tk-dev libffi-dev
   uuid-dev libexpat1-dev libnsl-dev libtirpc-dev)
 
-# The profile run of --optimize: the test subset the official python images
-# run (the whole suite takes hours on 2 cores), less the tests a release does
-# not have.
+# The profile run of --optimize on 3.x: the test subset the official python
+# images run (the whole suite takes hours on 2 cores), less the tests a
+# release does not have.  2.7's is Debian's (profile_task).
 PGO_TESTS=(test_array test_base64 test_binascii test_binhex test_binop test_bytes
   test_class test_cmath test_codecs test_compile test_complex test_csv
   test_decimal test_dict test_float test_fstring test_hashlib test_io test_iter
@@ -85,13 +85,15 @@ Options:
   --build-dir DIR     where trees are built and logs kept (default: CACHE/build)
   --stock             build the release without the freeze series (to compare)
   --debug             a debug build (--with-pydebug), for refleak hunting
-  --optimize          a release build: profile-guided (PGO, a profile run of
-                      a subset of the test suite) and link-time optimized
-                      (LTO), with -fno-semantic-interposition, and the python
+  --optimize          a release build: profile-guided (PGO: a profile run of
+                      the test suite, Debian's on 2.7, the official images'
+                      subset on 3.x) and link-time optimized (LTO), with
+                      -fno-semantic-interposition, and the python
                       executable linked with the static libpython (the
                       shared one is still installed for embedding); the build
-                      takes several times as long (2.7: 33 minutes on 2
-                      cores shared with other builds, the profile run 2).
+                      takes several times as long (2.7: about an hour on 2
+                      cores shared with other builds, the profile run 23
+                      minutes of it; 3.6: about an hour too).
                       Plain ./build.sh is the quick development build.
                       --package builds optimized unless --no-optimize
   --no-optimize       a quick build, for --package too
@@ -121,6 +123,8 @@ Questions other scripts ask instead of reading versions.txt or guessing
                       the build tree of VERSION for these options (--build-dir,
                       --stock, --debug, --optimize, --package), whether it is
                       built yet or not
+  --print-profile-task VERSION
+                      the profile run of an --optimize build of VERSION
   --debian-mirror     the Debian mirror this machine's apt uses (exit 1: none)
   --print-cache       the directory sources are kept in (--cache, or default)
 
@@ -451,20 +455,33 @@ pgo_tests() {
   done
 }
 
+# The profile run of a PGO build (--print-profile-task answers with it).
+profile_task() {
+  local task
+  case $SERIES in
+    # 2.7 is measured against Debian's python2.7, whose profile run is the
+    # whole suite less these four: with the official images' subset ours was
+    # 1.13 times Debian's CPU time, with this one 1.03 (bench/speed.sh, one
+    # run side by side; the profile run took 23 minutes with -j2 at load 13)
+    2.*) task="-m test.regrtest --pgo -j2 -x test_asyncore test_gdb test_multiprocessing test_subprocess" ;;
+    # 3.4's regrtest has no --pgo (it quiets the output and skips slow tests)
+    3.4) task="-m test.regrtest -q $(pgo_tests)" ;;
+    *) task="-m test.regrtest --pgo $(pgo_tests)" ;;
+  esac
+  echo "${task% }"
+}
+
 # Variables for make: given on its command line, so that they do not end up
 # in sysconfig's CFLAGS (extensions built later do not inherit them).
 make_args() {
   [[ $OPTIMIZE -eq 1 ]] || return 0
-  local task
-  # 3.4's regrtest has no --pgo (it quiets the output and skips slow tests)
-  case $SERIES in 3.4) task="-m test.regrtest -q $(pgo_tests)" ;; *) task="-m test.regrtest --pgo $(pgo_tests)" ;; esac
   # The python executable links libpython's static archive, as Debian's does:
   # LTO then optimizes it as a program, not as a shared library (2.7:
   # 1.06-1.09 times the CPU time of Debian 11's python2.7, against 1.10-1.18
   # linked to the .so; bench/speed.sh).  libpythonX.Y.so is still built and installed for embedders,
   # and python-config still names it.
   # shellcheck disable=SC2016 # a make variable, expanded by make
-  printf '%s\n' "PROFILE_TASK=${task% }" "EXTRA_CFLAGS=$OPT_CFLAGS" 'BLDLIBRARY=$(LIBRARY)'
+  printf '%s\n' "PROFILE_TASK=$(profile_task)" "EXTRA_CFLAGS=$OPT_CFLAGS" 'BLDLIBRARY=$(LIBRARY)'
 }
 
 # --enable-optimizations makes profile-opt the default target; 3.4 has no
@@ -691,6 +708,7 @@ parse_args() {
       --configure-only) CONFIGURE_ONLY=1 ;;
       --list) QUERY=list ;;
       --print-tree) QUERY=tree ;;
+      --print-profile-task) QUERY=profile ;;
       --debian-mirror) QUERY=mirror ;;
       --print-cache) QUERY=cache ;;
       --) shift; CONFIGURE_EXTRA=("$@"); break ;;
@@ -703,6 +721,7 @@ parse_args() {
   case $QUERY in
     list | mirror | cache) ;;
     tree) [[ ${#VERSIONS[@]} -eq 1 ]] || usage_error "--print-tree takes one VERSION" ;;
+    profile) [[ ${#VERSIONS[@]} -eq 1 ]] || usage_error "--print-profile-task takes one VERSION" ;;
     *) [[ ${#VERSIONS[@]} -gt 0 ]] || usage_error "name a VERSION to build: $(known_versions) or all" ;;
   esac
   [[ -z "$SOURCE" || ${#VERSIONS[@]} -eq 1 ]] || usage_error "--source goes with exactly one VERSION"
@@ -718,7 +737,8 @@ parse_args() {
   for v in "${VERSIONS[@]}"; do resolve_version "$v"; done # reject unknown ones before any work
 }
 
-# --list, --print-tree, --debian-mirror, --print-cache: answer and stop.
+# --list, --print-tree, --print-profile-task, --debian-mirror, --print-cache:
+# answer and stop.
 answer_query() {
   local v
   case $QUERY in
@@ -734,6 +754,10 @@ answer_query() {
     tree)
       resolve_version "${VERSIONS[0]}"
       tree_path
+      ;;
+    profile)
+      resolve_version "${VERSIONS[0]}"
+      profile_task
       ;;
     cache) echo "$CACHE" ;;
     mirror)
