@@ -14,7 +14,7 @@
 # with "N passed, N failed, N skipped" (checks: each build and suite run, each
 # test run alone, and the verdict of each version's table).
 #
-# Environment: GCFREEZE_PARITY_DIR (logs), GCFREEZE_BENCH_PREFIXES,
+# Environment: GCFREEZE_PARITY_DIR (logs and build trees), GCFREEZE_BENCH_PREFIXES,
 # GCFREEZE_PARITY_JOBS, GCFREEZE_PARITY_RESOURCES, GCFREEZE_PARITY_TIMEOUT,
 # GCFREEZE_PARITY_ALONE_TIMEOUT (the PARITY_* names of before still work).
 set -euo pipefail
@@ -30,6 +30,9 @@ JOBS=${GCFREEZE_PARITY_JOBS:-${PARITY_JOBS:-3}}
 RESOURCES=${GCFREEZE_PARITY_RESOURCES:-${PARITY_RESOURCES:-all,-network,-urlfetch,-largefile,-gui,-audio,-cpu,-decimal}}
 SUITE_TIMEOUT=${GCFREEZE_PARITY_TIMEOUT:-${PARITY_TIMEOUT:-5400}}
 ALONE_TIMEOUT=${GCFREEZE_PARITY_ALONE_TIMEOUT:-${PARITY_ALONE_TIMEOUT:-300}}
+# The trees are built under WORK, not in the shared cache's build directory
+# (another script building the same release there at once would collide).
+BUILD_ARGS=(--build-dir "$WORK/build")
 
 # The suite runs without the caller's PYTHON* variables (PYTHONDONTWRITEBYTECODE
 # alone fails test_import's byte-code tests).
@@ -89,9 +92,9 @@ test_version() {
   patched=$PREFIXES/$series/bin/python$series
   mapfile -t alone < <(alone_tests "$series")
   step "build patched → $PREFIXES/$series" "$logs/build.log" \
-    "$BUILD_SH" --no-test --prefix "$PREFIXES/$series" "$rel"
+    "$BUILD_SH" "${BUILD_ARGS[@]}" --no-test --prefix "$PREFIXES/$series" "$rel"
   step "build stock → $PREFIXES/$series-stock" "$logs/build-stock.log" \
-    "$BUILD_SH" --no-test --stock --prefix "$PREFIXES/$series-stock" "$rel"
+    "$BUILD_SH" "${BUILD_ARGS[@]}" --no-test --stock --prefix "$PREFIXES/$series-stock" "$rel"
   step "-m test -j$JOBS, stock" "$logs/stock.step.log" run_suite "$stock" "$logs/stock.log" "${alone[@]+"${alone[@]}"}"
   step "-m test -j$JOBS, patched" "$logs/patched.step.log" run_suite "$patched" "$logs/patched.log" "${alone[@]+"${alone[@]}"}"
   [[ -z "$BLOCKED" ]] || return 0
