@@ -2,9 +2,12 @@
 # ci/parity.sh [VERSION...] — CPython's own regression suite, stock against
 # patched, for each version whose source can be had.
 #
-# Both builds come from the same tree and the same compat series (build.sh
-# and build.sh --stock, installed side by side under PREFIXES, the prefixes
-# bench/run.sh uses too).  Each runs `-m test` in parallel with the resources
+# Stock is the release with the compat series only (build.sh --stock
+# --no-security, installed as PREFIXES/X.Y-release); patched is the whole
+# build (compat, security backports, freeze series: build.sh, installed as
+# PREFIXES/X.Y, the prefix bench/run.sh uses too).  So a security backport
+# that breaks one of CPython's tests shows as "fail patched, pass stock",
+# as a freeze patch that does.  Each runs `-m test` in parallel with the resources
 # a sandbox without network offers; a test that fails patched but passes
 # stock is rerun alone on both, so that a flaky test is told from a
 # regression.  The tests ci/parity-alone.txt lists for the version (they
@@ -14,7 +17,7 @@
 # with "N passed, N failed, N skipped" (checks: each build and suite run, each
 # test run alone, and the verdict of each version's table).
 #
-# Environment: GCFREEZE_PARITY_DIR (logs), GCFREEZE_BENCH_PREFIXES,
+# Environment: GCFREEZE_PARITY_DIR (logs and build trees), GCFREEZE_BENCH_PREFIXES,
 # GCFREEZE_PARITY_JOBS, GCFREEZE_PARITY_RESOURCES, GCFREEZE_PARITY_TIMEOUT,
 # GCFREEZE_PARITY_ALONE_TIMEOUT (the PARITY_* names of before still work).
 set -euo pipefail
@@ -30,6 +33,9 @@ JOBS=${GCFREEZE_PARITY_JOBS:-${PARITY_JOBS:-3}}
 RESOURCES=${GCFREEZE_PARITY_RESOURCES:-${PARITY_RESOURCES:-all,-network,-urlfetch,-largefile,-gui,-audio,-cpu,-decimal}}
 SUITE_TIMEOUT=${GCFREEZE_PARITY_TIMEOUT:-${PARITY_TIMEOUT:-5400}}
 ALONE_TIMEOUT=${GCFREEZE_PARITY_ALONE_TIMEOUT:-${PARITY_ALONE_TIMEOUT:-300}}
+# The trees are built under WORK, not in the shared cache's build directory
+# (another script building the same release there at once would collide).
+BUILD_ARGS=(--build-dir "$WORK/build")
 
 # The suite runs without the caller's PYTHON* variables (PYTHONDONTWRITEBYTECODE
 # alone fails test_import's byte-code tests).
@@ -85,13 +91,13 @@ test_version() {
   local series=$1 rel=$2 logs=$WORK/$2 stock patched name alone=()
   VERSION_LOGS=$logs
   mkdir -p "$logs"
-  stock=$PREFIXES/$series-stock/bin/python$series
+  stock=$PREFIXES/$series-release/bin/python$series
   patched=$PREFIXES/$series/bin/python$series
   mapfile -t alone < <(alone_tests "$series")
   step "build patched → $PREFIXES/$series" "$logs/build.log" \
-    "$BUILD_SH" --no-test --prefix "$PREFIXES/$series" "$rel"
-  step "build stock → $PREFIXES/$series-stock" "$logs/build-stock.log" \
-    "$BUILD_SH" --no-test --stock --prefix "$PREFIXES/$series-stock" "$rel"
+    "$BUILD_SH" "${BUILD_ARGS[@]}" --no-test --prefix "$PREFIXES/$series" "$rel"
+  step "build stock (compat only) → $PREFIXES/$series-release" "$logs/build-stock.log" \
+    "$BUILD_SH" "${BUILD_ARGS[@]}" --no-test --stock --no-security --prefix "$PREFIXES/$series-release" "$rel"
   step "-m test -j$JOBS, stock" "$logs/stock.step.log" run_suite "$stock" "$logs/stock.log" "${alone[@]+"${alone[@]}"}"
   step "-m test -j$JOBS, patched" "$logs/patched.step.log" run_suite "$patched" "$logs/patched.log" "${alone[@]+"${alone[@]}"}"
   [[ -z "$BLOCKED" ]] || return 0
