@@ -91,9 +91,9 @@ Options:
                       -fno-semantic-interposition, and the python
                       executable linked with the static libpython (the
                       shared one is still installed for embedding); the build
-                      takes several times as long (2.7: about an hour on 2
-                      cores shared with other builds, the profile run 23
-                      minutes of it; 3.6: about an hour too).
+                      takes many times as long (on 2 cores shared with
+                      other builds, load 8-14: 2.7 about an hour, the
+                      profile run 23 minutes of it; 3.6 82 minutes).
                       Plain ./build.sh is the quick development build.
                       --package builds optimized unless --no-optimize
   --no-optimize       a quick build, for --package too
@@ -461,7 +461,7 @@ profile_task() {
   case $SERIES in
     # 2.7 is measured against Debian's python2.7, whose profile run is the
     # whole suite less these four: with the official images' subset ours was
-    # 1.13 times Debian's CPU time, with this one 1.03 (bench/speed.sh, one
+    # 1.10 times Debian's CPU time, with this one 1.02 (bench/speed.sh, one
     # run side by side; the profile run took 23 minutes with -j2 at load 13)
     2.*) task="-m test.regrtest --pgo -j2 -x test_asyncore test_gdb test_multiprocessing test_subprocess" ;;
     # 3.4's regrtest has no --pgo (it quiets the output and skips slow tests)
