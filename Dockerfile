@@ -35,7 +35,8 @@ RUN ./build.sh --prefix /usr/local --cache /src/sources ${GCFREEZE_BUILD_FLAGS} 
 # library, no debug symbols.  Then the Debian packages of every shared
 # library the binaries load, for the final stage; _tkinter is left out of
 # that scan (no Tk or X11 libraries: tkinter does not import, as there).
-# (dpkg-query --search also names the diversions of Debian 13's t64 renames.)
+# (dpkg-query --search also names the diversions of Debian 13's t64 renames,
+# and a file two packages ship as "a:amd64, b:amd64: /path": both are kept.)
 RUN set -eu; \
     find /usr/local -depth \
       \( \
@@ -48,7 +49,8 @@ RUN set -eu; \
       -exec ldd '{}' + >/tmp/ldd.txt 2>/dev/null || true; \
     if grep 'not found' /tmp/ldd.txt; then echo 'libraries not found (above)' >&2; exit 1; fi; \
     awk '$2 == "=>" && $3 ~ /^\// && $3 !~ /^\/usr\/local\// { sub(/^\/usr/, "", $3); print "*" $3 }' /tmp/ldd.txt \
-      | sort -u | xargs -r dpkg-query --search | grep -v '^diversion by ' | cut -d: -f1 | sort -u >/runtime-packages; \
+      | sort -u | xargs -r dpkg-query --search | grep -v '^diversion by ' \
+      | sed -e 's/: \/.*//' -e 's/, /\n/g' | cut -d: -f1 | sort -u >/runtime-packages; \
     rm /tmp/ldd.txt; \
     echo "runtime packages: $(tr '\n' ' ' </runtime-packages)"
 

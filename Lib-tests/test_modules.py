@@ -485,8 +485,12 @@ def _run_openssl_dgst(name, data):
     openssl = which('openssl')
     if openssl is None:
         return None
-    # OpenSSL 3 has md4, whirlpool, ... in its legacy provider
-    for extra in ([], ['-provider', 'legacy', '-provider', 'default']):
+    # OpenSSL 3 has md4, whirlpool, ... in its legacy provider; OpenSSL
+    # 3.4+ gives an XOF no default length (-xoflen, in bytes, since 3.0)
+    extras = [[], ['-provider', 'legacy', '-provider', 'default']]
+    if name in XOF_DIGESTS:
+        extras.append(['-xoflen', '64'])
+    for extra in extras:
         proc = subprocess.Popen([openssl, 'dgst'] + extra + ['-' + name],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
