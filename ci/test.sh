@@ -13,6 +13,12 @@
 # every security backport's regression tests pass there and fail on the
 # release built beside it (ci/test-security.sh --against); every server
 # recipe example runs there (ci/test-recipes.sh).
+#
+# Versions run two at a time (GCFREEZE_CI_PARALLEL, default 2): each in a
+# child "ci/test.sh --one RELEASE" with its output in a log, printed in
+# order as each ends. On two cores the builds' serial parts (configure,
+# setup.py, the tests) then overlap; one after the other, all four versions
+# took CI past 45 minutes.
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -23,6 +29,8 @@ BUILD_DIR=$WORK/build
 # (JOBS: the name before GCFREEZE_JOBS)
 JOBS=${GCFREEZE_JOBS:-${JOBS:-$(nproc 2>/dev/null || echo 2)}}
 BUILD_ARGS=(--build-dir "$BUILD_DIR")
+PARALLEL=${GCFREEZE_CI_PARALLEL:-2}
+[[ $PARALLEL =~ ^[1-9][0-9]*$ ]] || die "GCFREEZE_CI_PARALLEL must be a number of versions at a time (1: one after the other)"
 
 ensure_tools() { command -v quilt >/dev/null 2>&1 || install_tools "$WORK/apt-quilt.log" quilt; }
 
@@ -114,10 +122,51 @@ deb_tests() {
     env GCFREEZE_PKG_DIR="$WORK/pkg" "$TOP/ci/test-packages.sh" --quick --deb-only 2.7
 }
 
+# merge_child LOG: a child's output; its counts and SUMMARY lines become ours
+# (the lines between its last empty line and its counts line).
+merge_child() {
+  local log=$1 last lines=() line
+  cat "$log"
+  last=$(tail -n 1 "$log")
+  if [[ ! "$last" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped$ ]]; then
+    FAILED=$((FAILED + 1))
+    SUMMARY+=("FAIL $(basename "$log" .log): ci/test.sh --one did not finish (log: $log)")
+    return 0
+  fi
+  PASSED=$((PASSED + BASH_REMATCH[1])) FAILED=$((FAILED + BASH_REMATCH[2])) SKIPPED=$((SKIPPED + BASH_REMATCH[3]))
+  mapfile -t lines < <(awk '/^$/ { n = 0; delete b; next } { b[n++] = $0 } END { for (i = 0; i < n - 1; i++) print b[i] }' "$log")
+  for line in "${lines[@]}"; do SUMMARY+=("$line"); done
+}
+
+# versions_in_parallel [VERSION...]: each version in a child, PARALLEL at a time.
+versions_in_parallel() {
+  local text line rel pids=() logs=() i
+  text=$("$BUILD_SH" --list "$@") || die "unknown version in: $* (./build.sh --list names the known ones)" 2
+  while read -r _ rel _; do
+    while (($(jobs -rp | wc -l) >= PARALLEL)); do wait -n || true; done
+    say "$rel: started (log: $WORK/ci-$rel.log)"
+    "$TOP/ci/test.sh" --one "$rel" </dev/null >"$WORK/ci-$rel.log" 2>&1 &
+    pids+=("$!") logs+=("$WORK/ci-$rel.log")
+  done <<<"$text"
+  for i in "${!pids[@]}"; do
+    wait "${pids[$i]}" || true
+    merge_child "${logs[$i]}"
+  done
+}
+
 main() {
   mkdir -p "$WORK"
   ensure_tools
-  for_each_version test_version "$@"
+  if [[ ${1:-} == --one ]]; then
+    for_each_version test_version "$2"
+    summary
+    return
+  fi
+  if ((PARALLEL > 1)); then
+    versions_in_parallel "$@"
+  else
+    for_each_version test_version "$@"
+  fi
   sub_suite "build.sh under bad input" "$WORK/build-sh.log" "$TOP/ci/test-build-sh.sh"
   [[ "${GCFREEZE_CI_DEB:-1}" == 0 ]] || deb_tests
   echo
