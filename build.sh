@@ -230,7 +230,7 @@ run:  sudo apt-get install -y ${missing[*]}
   local log=$LOG_ROOT/apt-install.log start
   start=$(date +%s)
   say "installing build dependencies: ${missing[*]}"
-  if ! { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+  if ! { apt-get update -q -o DPkg::Lock::Timeout=600 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
     tail -n 20 "$log" >&2
     die "apt-get could not install the build dependencies (full log: $log)"
   fi

@@ -158,7 +158,7 @@ install_tools() {
   shift
   [[ $(id -u) -eq 0 ]] || die "missing tools: sudo apt-get install $*"
   say "installing $*"
-  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"; } \
+  { apt-get update -q -o DPkg::Lock::Timeout=600 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends "$@"; } \
     >"$log" 2>&1 || { tail -n 20 "$log"; die "apt-get could not install $*"; }
 }
 
