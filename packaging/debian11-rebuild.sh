@@ -20,7 +20,8 @@
 #              series patches/X.Y/series, appended to Debian's
 #              debian/patches/series.in, so that debian/rules applies them
 #              with quilt after Debian's own; they must apply there with
-#              --fuzz=0 and no offset (a dry run here refuses either);
+#              --fuzz=0 (a dry run here refuses fuzz and lists offsets,
+#              which Debian's patches cause);
 #              a debian/changelog entry makes the version the pin's plus
 #              +gcfreezeN (GCFREEZE_PKG_REVISION, default 1)
 #   build      DEB_BUILD_OPTIONS="nocheck nodoc nobench parallel=N" (N:
@@ -156,7 +157,7 @@ changelog_entry() {
 # Our patches go into debian/patches and at the end of series.in (debian/rules
 # makes debian/patches/series from it with cpp, then runs quilt push -a).
 # Then a dry run in the tree (packaging/debian11/quilt-check.sh): Debian's
-# patches as debian/rules applies them, ours with --fuzz=0 and no offset.
+# patches as debian/rules applies them, ours with --fuzz=0 (offsets listed).
 step_patches() {
   local src host_src p name list=() ours=()
   src=$(src_dir)
