@@ -41,6 +41,8 @@
 #                     skip (BLOCKED), unless it is --independent (a test the
 #                     following steps do not need)
 # ok                  whether the last check or step passed
+# add_counts LOG       add the counts of LOG's last line "N passed, N failed,
+#                     N skipped" to ours; false when it has none
 # sub_suite LABEL LOG CMD...
 #                     a ci script whose last line is "N passed, N failed,
 #                     N skipped" (its output also in LOG): its counts add to
@@ -137,28 +139,39 @@ step() {
   ok || [[ $independent -eq 1 ]] || BLOCKED=$1
 }
 
+# add_counts LOG: when LOG ends with "N passed, N failed, N skipped", add
+# them to ours (LOG_FAILED is its N failed); false otherwise.
+add_counts() {
+  local last p k
+  last=$(tail -n 1 "$1")
+  [[ "$last" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped$ ]] || return 1
+  p=${BASH_REMATCH[1]} LOG_FAILED=${BASH_REMATCH[2]} k=${BASH_REMATCH[3]}
+  PASSED=$((PASSED + p)) FAILED=$((FAILED + LOG_FAILED)) SKIPPED=$((SKIPPED + k))
+  [[ $LOG_FAILED -eq 0 ]] || VERSION_OK=0
+  LOG_COUNTS="$p passed, $LOG_FAILED failed, $k skipped"
+}
+
 sub_suite() {
-  local label=$1 log=$2 last p f k
+  local label=$1 log=$2
   shift 2
   "$@" 2>&1 | tee "$log" || true
-  last=$(tail -n 1 "$log")
-  if [[ "$last" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped$ ]]; then
-    p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]} k=${BASH_REMATCH[3]}
-    PASSED=$((PASSED + p)) FAILED=$((FAILED + f)) SKIPPED=$((SKIPPED + k))
-    [[ $f -eq 0 ]] || VERSION_OK=0
-    SUMMARY+=("$([[ $f -eq 0 ]] && echo PASS || echo FAIL) $label ($p passed, $f failed, $k skipped)")
+  if add_counts "$log"; then
+    SUMMARY+=("$([[ $LOG_FAILED -eq 0 ]] && echo PASS || echo FAIL) $label ($LOG_COUNTS)")
   else
     FAILED=$((FAILED + 1))
     SUMMARY+=("FAIL $label: $1 did not finish (log: $log)")
   fi
 }
 
+# apt-get waits for the dpkg lock (ci/test.sh runs two versions at a time).
+APT_LOCK_WAIT=(-o DPkg::Lock::Timeout=600)
+
 install_tools() {
   local log=$1
   shift
   [[ $(id -u) -eq 0 ]] || die "missing tools: sudo apt-get install $*"
   say "installing $*"
-  { apt-get update -q -o DPkg::Lock::Timeout=600 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends "$@"; } \
+  { apt-get update -q "${APT_LOCK_WAIT[@]}" && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${APT_LOCK_WAIT[@]}" --no-install-recommends "$@"; } \
     >"$log" 2>&1 || { tail -n 20 "$log"; die "apt-get could not install $*"; }
 }
 

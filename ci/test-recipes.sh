@@ -44,8 +44,7 @@ PY=
 PYV=
 DEB_PY3=/usr/lib/python3/dist-packages
 
-# (waits for the lock: ci/test.sh runs two versions at a time)
-apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -o DPkg::Lock::Timeout=600 --no-install-recommends "$@"; }
+apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y "${APT_LOCK_WAIT[@]}" --no-install-recommends "$@"; }
 
 # apt-get install the packages that are missing, as root; otherwise say which.
 need_packages() {

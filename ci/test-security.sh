@@ -18,8 +18,9 @@
 # timeout (default 180 s) counts as failed. On the release the limit is 20
 # times what the tests took on PYTHON, at least 30 s (at most the timeout):
 # a quadratic or exponential regression test never ends there, and waiting
-# the full timeout for each would take CI past its time.  A patch whose fix lies in Lib/test
-# itself says so in an "Against-Release:" header field and is not run there.
+# the full timeout for each would take CI past its time. A patch whose fix
+# lies in Lib/test itself says so in an "Against-Release:" header field and
+# is not run there.
 # Ends with "N passed, N failed, N skipped"; exit status 0 only with no failure.
 #
 # --table prints the markdown table CVE x version from the patch headers

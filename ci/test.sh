@@ -125,15 +125,13 @@ deb_tests() {
 # merge_child LOG: a child's output; its counts and SUMMARY lines become ours
 # (the lines between its last empty line and its counts line).
 merge_child() {
-  local log=$1 last lines=() line
+  local log=$1 lines=() line
   cat "$log"
-  last=$(tail -n 1 "$log")
-  if [[ ! "$last" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped$ ]]; then
+  if ! add_counts "$log"; then
     FAILED=$((FAILED + 1))
     SUMMARY+=("FAIL $(basename "$log" .log): ci/test.sh --one did not finish (log: $log)")
     return 0
   fi
-  PASSED=$((PASSED + BASH_REMATCH[1])) FAILED=$((FAILED + BASH_REMATCH[2])) SKIPPED=$((SKIPPED + BASH_REMATCH[3]))
   mapfile -t lines < <(awk '/^$/ { n = 0; delete b; next } { b[n++] = $0 } END { for (i = 0; i < n - 1; i++) print b[i] }' "$log")
   for line in "${lines[@]}"; do SUMMARY+=("$line"); done
 }
