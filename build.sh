@@ -433,7 +433,9 @@ configure_args() {
     --enable-loadable-sqlite-extensions --with-ensurepip=install
     "LDFLAGS=-Wl,--enable-new-dtags,-rpath,$PREFIX/lib")
   # Debian, the official images and pyenv all build 2.7 with UCS-4 unicode.
-  case $SERIES in 2.*) args+=(--enable-unicode=ucs4) ;; esac
+  # Debian also builds it with computed gotos in the eval loop, which 2.7's
+  # configure leaves off (3.x turns them on where the compiler has them).
+  case $SERIES in 2.*) args+=(--enable-unicode=ucs4 --with-computed-gotos) ;; esac
   [[ $DEBUG -eq 0 ]] || args+=(--with-pydebug)
   if [[ $OPTIMIZE -eq 1 ]]; then
     # 3.4 has neither option: make_target runs its profile-opt instead
