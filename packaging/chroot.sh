@@ -89,13 +89,17 @@ unmount_all() {
 }
 
 # A fresh copy of the root tarball TAR at ROOT with /proc and /dev, and this
-# machine's DNS.
+# machine's DNS and hosts file.
 fresh_root() {
   local root=$1 tar=$2
   remove_root "$root" || return 1
   mkdir -p "$root"
   tar -C "$root" --numeric-owner -xf "$tar"
   cp -L /etc/resolv.conf "$root/etc/resolv.conf"
+  # minbase has no /etc/hosts (a container gets one from its runtime): without
+  # it 'localhost' does not resolve, and 2.7's profile run hangs in
+  # test_logging, test_httpservers and test_xmlrpc
+  cp -L /etc/hosts "$root/etc/hosts"
   # a mirror that times out once in a while must not fail a long run
   echo 'Acquire::Retries "5";' >"$root/etc/apt/apt.conf.d/80gcfreeze-retries"
   mount_root "$root"
