@@ -40,6 +40,10 @@ INTERPRETER is one of:
                         the cached minbase tarball (packaging/chroot.sh) and
                         kept in $ROOT_BASE/SUITE for the next run.  The root
                         runs the very same cpu.py (bind-mounted).
+  [LABEL=]debianNN:/PATH
+                        an interpreter at /PATH in that root: one that
+                        build.sh built there, say, with the root's compiler
+                        and C library, as a Debian NN package of ours would be
 
 Options:
   --runs N      runs per interpreter (default: $RUNS)
@@ -78,8 +82,10 @@ add_interpreter() {
   if suite=$(suite_of "${spec%%:*}"); then
     exe=python2.7
     [[ "$spec" != *:* ]] || exe=${spec#*:}
-    [[ "$exe" =~ ^python[0-9.]+$ ]] || usage_error "$spec: the executable in the root is a Debian package name such as python2.7 or python3.9"
-    LABELS+=("${label:-${spec%%:*}-$exe}") KINDS+=("$suite") EXES+=("$exe")
+    # a package's /usr/bin/EXE, or an absolute path: one built in the root
+    [[ "$exe" =~ ^python[0-9.]+$ || "$exe" == /* ]] || usage_error "$spec: the executable in the root is a Debian package name such as python2.7 or python3.9, or an absolute path in the root"
+    [[ "$exe" == /* ]] || exe=/usr/bin/$exe
+    LABELS+=("${label:-${spec%%:*}-$(basename "$exe")}") KINDS+=("$suite") EXES+=("$exe")
   else
     [[ -x "$spec" && -f "$spec" ]] || usage_error "$spec is not an executable file: give the path of an interpreter, or debian11[:python2.7]"
     LABELS+=("${label:-$spec}") KINDS+=(host) EXES+=("$(cd "$(dirname "$spec")" && pwd)/$(basename "$spec")")
@@ -114,7 +120,12 @@ prepare_root() {
   local suite=$1 exe=$2 root=$ROOT_BASE/$1 tar log
   log=$ROOT_BASE/$suite-apt.log
   mkdir -p "$ROOT_BASE"
-  if [[ $FRESH_ROOTS -eq 1 || ! -x "$root/usr/bin/$exe" ]]; then
+  if [[ "$exe" != /usr/bin/* ]]; then
+    # built in the root by hand: nothing to install
+    [[ -x "$root$exe" ]] || die "$root has no $exe: build it there first (bench/speed.sh --help)"
+    mount_root "$root"
+  elif [[ $FRESH_ROOTS -eq 1 || ! -x "$root$exe" ]]; then
+    exe=${exe#/usr/bin/}
     tar=$(cached_root_tar "$suite") || die "no $suite root tarball: see the debootstrap log in $ROOTFS_CACHE"
     printf '==> %s root: apt-get install %s (once; kept in %s)\n' "$suite" "$exe" "$root" >&2
     fresh_root "$root" "$tar" || die "cannot make $root: unmount what is left in it, or remove it"
@@ -142,7 +153,7 @@ py() {
     if compgen -G "$(dirname "$exe")/libpython*.so*" >/dev/null; then env+=("LD_LIBRARY_PATH=$(dirname "$exe")"); fi
     env -i "${env[@]}" "$exe" "$@"
   else
-    in_root "$ROOT_BASE/$kind" "/usr/bin/$exe" "$@"
+    in_root "$ROOT_BASE/$kind" "$exe" "$@"
   fi
 }
 
@@ -155,7 +166,7 @@ describe() {
   local i where version
   for i in "${!LABELS[@]}"; do
     where=${EXES[$i]}
-    [[ "${KINDS[$i]}" == host ]] || where="/usr/bin/$where in the ${KINDS[$i]} root"
+    [[ "${KINDS[$i]}" == host ]] || where="$where in the ${KINDS[$i]} root"
     version=$(py "$i" -c 'import sys; print(sys.version.split()[0])') || die "${LABELS[$i]} ($where) does not start"
     run_one "$i" >/dev/null || die "${LABELS[$i]} failed on $WORKLOAD: run it by hand to see why"
     printf '    %-24s Python %s, %s\n' "${LABELS[$i]}" "$version" "$where" >&2
