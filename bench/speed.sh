@@ -16,6 +16,8 @@ SCALE=1
 PARTS=pystone,json,regex
 ROOT_BASE=${GCFREEZE_SPEED_ROOTS:-/var/tmp/gcfreeze-speed}
 FRESH_ROOTS=0
+COUNT=0   # --instructions: count instructions with cachegrind instead of timing
+WRAP=()   # what runs each interpreter (cachegrind with --instructions)
 LABELS=() # one per interpreter, in the order given
 KINDS=()  # host | SUITE (a Debian root)
 EXES=()   # the interpreter: a path on the host, or an executable in the root
@@ -51,6 +53,14 @@ Options:
                 2.7 build) (default: $SCALE)
   --parts LIST  parts of cpu.py to run, comma-separated (default: $PARTS)
   --fresh-roots make the Debian roots again (a new apt-get install)
+  --instructions
+                count the instructions each part executes (valgrind's
+                cachegrind, in the host or the root) instead of timing it: one
+                run each, the same number every time, so a noisy machine does
+                not blur a few per cent; what it does not see is the cost of
+                cache misses and mispredicted branches, which PGO also lowers.
+                Each part's count is its run at --scale (default here: 0.1)
+                less a run at a negligible scale (start-up and imports).
   -h, --help    this text
 
 Example (2.7: our optimized build against Debian 11's own python2.7):
@@ -97,15 +107,20 @@ parse_args() {
     case $1 in
       -h | --help) usage; exit 0 ;;
       --runs) [[ $# -ge 2 && $2 =~ ^[1-9][0-9]*$ ]] || usage_error "--runs needs a positive number"; RUNS=$2; shift ;;
-      --scale) [[ $# -ge 2 && $2 =~ ^[0-9]*\.?[0-9]+$ && ! $2 =~ ^0*\.?0*$ ]] || usage_error "--scale needs a positive number such as 0.5"; SCALE=$2; shift ;;
+      --scale) SCALE_SET=1; [[ $# -ge 2 && $2 =~ ^[0-9]*\.?[0-9]+$ && ! $2 =~ ^0*\.?0*$ ]] || usage_error "--scale needs a positive number such as 0.5"; SCALE=$2; shift ;;
       --parts) [[ $# -ge 2 && $2 =~ ^(pystone|json|regex)(,(pystone|json|regex))*$ ]] || usage_error "--parts takes a comma-separated list of pystone, json, regex"; PARTS=$2; shift ;;
       --fresh-roots) FRESH_ROOTS=1 ;;
+      --instructions) COUNT=1 ;;
       -*) usage_error "unknown option $1" ;;
       *) add_interpreter "$1" ;;
     esac
     shift
   done
   [[ ${#LABELS[@]} -ge 2 ]] || usage_error "name at least two interpreters to compare"
+  if [[ $COUNT -eq 1 ]]; then
+    command -v valgrind >/dev/null || die "--instructions needs valgrind: apt-get install valgrind"
+    [[ -n "${SCALE_SET:-}" ]] || SCALE=0.1
+  fi
   local i
   for i in "${!KINDS[@]}"; do
     [[ "${KINDS[$i]}" == host || $(id -u) -eq 0 ]] || die "${LABELS[$i]} runs in a Debian root, which needs root: run bench/speed.sh with sudo"
@@ -135,6 +150,11 @@ prepare_root() {
   else
     mount_root "$root"
   fi
+  if [[ $COUNT -eq 1 && ! -x "$root/usr/bin/valgrind" ]]; then
+    printf '==> %s root: apt-get install valgrind (once; kept)\n' "$suite" >&2
+    in_root "$root" sh -c "apt-get update -q && apt-get install -y -q --no-install-recommends valgrind" >>"$log" 2>&1 ||
+      { tail -n 15 "$log" >&2; die "apt-get install valgrind failed in the $suite root (log: $log)"; }
+  fi
   local dir
   dir=$(dirname "$WORKLOAD")
   mkdir -p "$root$dir"
@@ -151,9 +171,9 @@ py() {
     local env=(PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 HOME=/tmp)
     # a build tree's ./python finds its libpython next to it
     if compgen -G "$(dirname "$exe")/libpython*.so*" >/dev/null; then env+=("LD_LIBRARY_PATH=$(dirname "$exe")"); fi
-    env -i "${env[@]}" "$exe" "$@"
+    env -i "${env[@]}" "${WRAP[@]}" "$exe" "$@"
   else
-    in_root "$ROOT_BASE/$kind" "$exe" "$@"
+    in_root "$ROOT_BASE/$kind" "${WRAP[@]}" "$exe" "$@"
   fi
 }
 
@@ -186,6 +206,33 @@ run_all() {
   done
 }
 
+# irefs I SCALE PART: millions of instructions interpreter I executes running
+# PART of cpu.py at SCALE, start-up included; its checksum after a space.
+irefs() {
+  local out n sum WRAP=(valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null)
+  out=$(py "$1" -E "$WORKLOAD" --scale "$2" --parts "$3" 2>&1) || { printf '%s\n' "$out" | tail -n 5 >&2; return 1; }
+  n=$(sed -n 's/^==[0-9]*== I *refs: *//p' <<<"$out" | tr -d ,)
+  sum=$(awk -v p="$3" '$1 == p && NF >= 3 { print $3 }' <<<"$out")
+  [[ $n =~ ^[0-9]+$ ]] || return 1
+  echo "$((n / 1000000)) ${sum:--}"
+}
+
+# RESULTS for --instructions: one "run", counts in millions instead of seconds.
+count_all() {
+  local i part full base total
+  for i in "${!LABELS[@]}"; do
+    printf '    counting %s\n' "${LABELS[$i]}" >&2
+    total=0
+    for part in ${PARTS//,/ }; do
+      full=$(irefs "$i" "$SCALE" "$part") || die "${LABELS[$i]} failed under cachegrind on $part: run it by hand to see why"
+      base=$(irefs "$i" 0.000001 "$part") || die "${LABELS[$i]} failed under cachegrind on $part: run it by hand to see why"
+      echo "1 $i $part $((${full%% *} - ${base%% *})) ${full#* }" >>"$RESULTS"
+      total=$((total + ${full%% *} - ${base%% *}))
+    done
+    echo "1 $i total $total -" >>"$RESULTS"
+  done
+}
+
 # Every interpreter must compute the same checksums as the first.
 check_results() {
   local bad
@@ -198,7 +245,7 @@ check_results() {
 report() {
   local labels
   labels=$(printf '%s\n' "${LABELS[@]}")
-  awk -v runs="$RUNS" -v labels="$labels" '
+  awk -v runs="$RUNS" -v labels="$labels" -v count="$COUNT" '
     function median(arr, m,   i, j, t) {
       for (i = 2; i <= m; i++) for (j = i; j > 1 && arr[j - 1] > arr[j]; j--) { t = arr[j]; arr[j] = arr[j - 1]; arr[j - 1] = t }
       return m % 2 ? arr[(m + 1) / 2] : (arr[m / 2] + arr[m / 2 + 1]) / 2
@@ -206,7 +253,8 @@ report() {
     BEGIN { n = split(labels, label, "\n") }
     { t[$2, $3, $1] = $4; if (!($3 in seen)) { seen[$3] = 1; part[++np] = $3 } }
     END {
-      printf "CPU seconds, median of %d paired runs; ratio = median of the per-run ratios to %s (lower is faster)\n", runs, label[1]
+      if (count) printf "millions of instructions executed (cachegrind), start-up subtracted; ratio to %s (lower is less work)\n", label[1]
+      else printf "CPU seconds, median of %d paired runs; ratio = median of the per-run ratios to %s (lower is faster)\n", runs, label[1]
       printf "%-40s", "interpreter"
       for (p = 1; p <= np; p++) printf " %9s", part[p]
       printf " %9s\n", "ratio"
@@ -214,7 +262,8 @@ report() {
         printf "%-40s", label[i]
         for (p = 1; p <= np; p++) {
           for (r = 1; r <= runs; r++) v[r] = t[i - 1, part[p], r]
-          printf " %9.3f", median(v, runs)
+          fmt = count ? " %9d" : " %9.3f"
+          printf fmt, median(v, runs)
         }
         for (r = 1; r <= runs; r++) v[r] = t[i - 1, "total", r] / t[0, "total", r]
         printf " %9.3f\n", median(v, runs)
@@ -239,9 +288,14 @@ main() {
     [[ "${KINDS[$i]}" == host ]] || prepare_root "${KINDS[$i]}" "${EXES[$i]}"
   done
   RESULTS=$(mktemp "${TMPDIR:-/tmp}/gcfreeze-speed.XXXXXX")
-  printf '==> %d runs of %s (scale %s) in %d interpreters\n' "$RUNS" "${WORKLOAD#"$TOP"/}" "$SCALE" "${#LABELS[@]}" >&2
+  [[ $COUNT -eq 0 ]] || RUNS=1
+  if [[ $COUNT -eq 1 ]]; then
+    printf '==> instructions of %s (scale %s) in %d interpreters\n' "${WORKLOAD#"$TOP"/}" "$SCALE" "${#LABELS[@]}" >&2
+  else
+    printf '==> %d runs of %s (scale %s) in %d interpreters\n' "$RUNS" "${WORKLOAD#"$TOP"/}" "$SCALE" "${#LABELS[@]}" >&2
+  fi
   describe
-  run_all
+  if [[ $COUNT -eq 1 ]]; then count_all; else run_all; fi
   check_results
   report
   echo "(raw runs: $RESULTS)"
