@@ -209,7 +209,7 @@ run_all() {
 # irefs I SCALE PART: millions of instructions interpreter I executes running
 # PART of cpu.py at SCALE, start-up included; its checksum after a space.
 irefs() {
-  local out n sum WRAP=(valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null)
+  local out n sum WRAP=(valgrind --tool=cachegrind --cache-sim=no --trace-children=yes --cachegrind-out-file=/dev/null)
   out=$(py "$1" -E "$WORKLOAD" --scale "$2" --parts "$3" 2>&1) || { printf '%s\n' "$out" | tail -n 5 >&2; return 1; }
   n=$(sed -n 's/^==[0-9]*== I *refs: *//p' <<<"$out" | tr -d ,)
   sum=$(awk -v p="$3" '$1 == p && NF >= 3 { print $3 }' <<<"$out")
