@@ -16,8 +16,9 @@ SCALE=1
 PARTS=pystone,json,regex
 ROOT_BASE=${GCFREEZE_SPEED_ROOTS:-/var/tmp/gcfreeze-speed}
 FRESH_ROOTS=0
+SCALE_SET=0 # --scale given (--instructions has its own default)
 COUNT=0   # --instructions: count instructions with cachegrind instead of timing
-WRAP=()   # what runs each interpreter (cachegrind with --instructions)
+WRAP=()   # what runs each interpreter: nothing, or cachegrind (irefs)
 LABELS=() # one per interpreter, in the order given
 KINDS=()  # host | SUITE (a Debian root)
 EXES=()   # the interpreter: a path on the host, or an executable in the root
@@ -119,7 +120,8 @@ parse_args() {
   [[ ${#LABELS[@]} -ge 2 ]] || usage_error "name at least two interpreters to compare"
   if [[ $COUNT -eq 1 ]]; then
     command -v valgrind >/dev/null || die "--instructions needs valgrind: apt-get install valgrind"
-    [[ -n "${SCALE_SET:-}" ]] || SCALE=0.1
+    [[ $SCALE_SET -eq 1 ]] || SCALE=0.1
+    RUNS=1 # the count is the same every time
   fi
   local i
   for i in "${!KINDS[@]}"; do
@@ -128,6 +130,12 @@ parse_args() {
 }
 
 # --- Debian roots ---------------------------------------------------------
+
+# root_install ROOT LOG PACKAGE: apt-get install PACKAGE in ROOT.
+root_install() {
+  in_root "$1" sh -c "apt-get update -q && apt-get install -y -q --no-install-recommends $3" >>"$2" 2>&1 ||
+    { tail -n 15 "$2" >&2; die "apt-get install $3 failed in the root $1 (log: $2)"; }
+}
 
 # The root of SUITE with EXE installed (made once, kept), cpu.py's directory
 # bind-mounted at the same path as here.
@@ -144,16 +152,15 @@ prepare_root() {
     tar=$(cached_root_tar "$suite") || die "no $suite root tarball: see the debootstrap log in $ROOTFS_CACHE"
     printf '==> %s root: apt-get install %s (once; kept in %s)\n' "$suite" "$exe" "$root" >&2
     fresh_root "$root" "$tar" || die "cannot make $root: unmount what is left in it, or remove it"
-    in_root "$root" sh -c "apt-get update -q && apt-get install -y -q --no-install-recommends $exe" >"$log" 2>&1 ||
-      { tail -n 15 "$log" >&2; die "apt-get install $exe failed in the $suite root (log: $log)"; }
+    : >"$log"
+    root_install "$root" "$log" "$exe"
     [[ -x "$root/usr/bin/$exe" ]] || die "the $suite package $exe has no /usr/bin/$exe: name the executable, e.g. debian11:python3.9"
   else
     mount_root "$root"
   fi
   if [[ $COUNT -eq 1 && ! -x "$root/usr/bin/valgrind" ]]; then
     printf '==> %s root: apt-get install valgrind (once; kept)\n' "$suite" >&2
-    in_root "$root" sh -c "apt-get update -q && apt-get install -y -q --no-install-recommends valgrind" >>"$log" 2>&1 ||
-      { tail -n 15 "$log" >&2; die "apt-get install valgrind failed in the $suite root (log: $log)"; }
+    root_install "$root" "$log" valgrind
   fi
   local dir
   dir=$(dirname "$WORKLOAD")
@@ -219,15 +226,17 @@ irefs() {
 
 # RESULTS for --instructions: one "run", counts in millions instead of seconds.
 count_all() {
-  local i part full base total
+  local i part full base n total
   for i in "${!LABELS[@]}"; do
     printf '    counting %s\n' "${LABELS[$i]}" >&2
     total=0
     for part in ${PARTS//,/ }; do
-      full=$(irefs "$i" "$SCALE" "$part") || die "${LABELS[$i]} failed under cachegrind on $part: run it by hand to see why"
-      base=$(irefs "$i" 0.000001 "$part") || die "${LABELS[$i]} failed under cachegrind on $part: run it by hand to see why"
-      echo "1 $i $part $((${full%% *} - ${base%% *})) ${full#* }" >>"$RESULTS"
-      total=$((total + ${full%% *} - ${base%% *}))
+      if ! { full=$(irefs "$i" "$SCALE" "$part") && base=$(irefs "$i" 0.000001 "$part"); }; then
+        die "${LABELS[$i]} failed under cachegrind on $part: run it by hand to see why"
+      fi
+      n=$((${full%% *} - ${base%% *}))
+      echo "1 $i $part $n ${full#* }" >>"$RESULTS"
+      total=$((total + n))
     done
     echo "1 $i total $total -" >>"$RESULTS"
   done
@@ -288,7 +297,6 @@ main() {
     [[ "${KINDS[$i]}" == host ]] || prepare_root "${KINDS[$i]}" "${EXES[$i]}"
   done
   RESULTS=$(mktemp "${TMPDIR:-/tmp}/gcfreeze-speed.XXXXXX")
-  [[ $COUNT -eq 0 ]] || RUNS=1
   if [[ $COUNT -eq 1 ]]; then
     printf '==> instructions of %s (scale %s) in %d interpreters\n' "${WORKLOAD#"$TOP"/}" "$SCALE" "${#LABELS[@]}" >&2
   else
